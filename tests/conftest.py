@@ -1,0 +1,50 @@
+"""Shared fixtures: a tiny RoBERTa and the demo datasets, built once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def demo_raw(tmp_path_factory) -> dict[str, Path]:
+    """The three demo datasets, saved as the download rule saves them."""
+    from mvprepro.sources import fetch_dataset
+
+    root = tmp_path_factory.mktemp("datasets")
+    out = {}
+    for name in ("sst2", "ag_news", "boolq"):
+        fetch_dataset({"builder": f"demo_{name}", "options": {"train_size": 400, "eval_size": 24}}, root / name, name)
+        out[name] = root / name
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory, demo_raw) -> Path:
+    """A tiny RoBERTa whose tokenizer knows the paper's label words."""
+    from mvprepro.sources import fetch_backbone
+
+    out = tmp_path_factory.mktemp("backbone") / "tiny"
+    corpus = [str(p) for p in demo_raw.values()] + [str(p) for p in sorted((REPO / "config" / "prompts").glob("*.yaml"))]
+    fetch_backbone(
+        {"builder": "tiny_roberta", "options": {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "pretrain_steps": 200}},
+        out,
+        "tiny",
+        corpus=corpus,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tiny_backbone):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(tiny_backbone))

@@ -1,0 +1,138 @@
+"""Config validation: schema errors and semantic checks, each with a message naming the key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from mvprepro import config as cfg
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def _load(name: str) -> dict:
+    data = yaml.safe_load((REPO / name).read_text())
+    validate(data, SCHEMA)
+    return data
+
+
+@pytest.fixture
+def demo(monkeypatch) -> dict:
+    monkeypatch.chdir(REPO)  # prompt paths are relative to the repository root
+    return _load("config/demo.yaml")
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "config/demo.yaml"])
+def test_shipped_configs_are_valid(name, monkeypatch):
+    monkeypatch.chdir(REPO)
+    cfg.check(_load(name))
+
+
+def test_schema_fills_defaults(demo):
+    assert demo["attacks"]["textfooler"]["query_batch_size"] == 64
+    assert demo["attacks"]["textbugger"]["variant"] == "paper"
+    assert demo["training"]["max_eval_examples"] is None
+
+
+def test_paper_grid(monkeypatch):
+    monkeypatch.chdir(REPO)
+    c = _load("config.yaml")
+    assert list(c["datasets"]) == ["sst2", "ag_news", "boolq"]
+    assert c["seeds"] == [0, 1, 2] and set(c["methods"]) == {"mlp_ft", "mvp"}
+    assert c["backbones"]["roberta-base"]["source"] == {"hub": "FacebookAI/roberta-base"}
+    t = c["training"]
+    assert (t["lr"], t["batch_size"], t["max_epochs"], t["weight_decay"], t["max_length"]) == (1e-5, 8, 20, 0.01, 512)
+    assert c["attacks"]["textfooler"]["num_examples"] == 1000
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda c: c["methods"]["mvp"].update(kind="svm"), "kind"),
+        (lambda c: c["datasets"]["sst2"].update(task="mnli"), "task"),
+        (lambda c: c["datasets"]["sst2"]["source"].update(path="x"), "oneOf|valid under each of"),
+        (lambda c: c.update(seeds=[]), "seeds|non-empty|should be non-empty|too short"),
+        (lambda c: c["attacks"]["textfooler"].update(recipe="pwwws"), "recipe|pwwws"),
+        (lambda c: c.update(unexpected=1), "unexpected"),
+    ],
+)
+def test_schema_errors(demo, mutate, message):
+    bad = copy.deepcopy(demo)
+    mutate(bad)
+    with pytest.raises(WorkflowError, match=message):
+        validate(bad, SCHEMA)
+
+
+def _semantic_error(config: dict) -> str:
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.check(config)
+    return str(err.value)
+
+
+def test_template_without_mask(demo):
+    demo["methods"]["mvp"]["templates"] = ["It was great"]
+    assert "methods.mvp on datasets.sst2: template 'It was great' must contain exactly one [MASK]" in _semantic_error(demo)
+
+
+def test_template_with_two_masks(demo):
+    demo["methods"]["mvp"]["templates"] = ["[MASK] or [MASK]"]
+    assert "exactly one [MASK] (found 2)" in _semantic_error(demo)
+
+
+def test_verbalizer_class_count(demo):
+    demo["methods"]["mvp"]["verbalizer"] = [["bad"], ["good"]]
+    msg = _semantic_error(demo)
+    assert "methods.mvp on datasets.ag_news: the verbalizer has 2 classes but task ag_news has 4" in msg
+
+
+def test_missing_prompts_file(demo):
+    demo["datasets"]["boolq"]["prompts"] = "config/prompts/nope.yaml"
+    assert "prompts file 'config/prompts/nope.yaml' does not exist" in _semantic_error(demo)
+
+
+def test_missing_local_paths(demo):
+    demo["datasets"]["sst2"]["source"] = {"path": "/no/such/dir"}
+    demo["backbones"]["tiny-roberta"]["source"] = {"path": "/no/such/model"}
+    msg = _semantic_error(demo)
+    assert "datasets.sst2.source.path: '/no/such/dir' does not exist" in msg
+    assert "backbones.tiny-roberta.source.path: '/no/such/model' does not exist" in msg
+
+
+def test_undefined_embedding(demo):
+    demo["attacks"]["textbugger"]["embedding"] = "glove"
+    assert "attacks.textbugger.embedding: 'glove' is not defined in attack_resources.embeddings" in _semantic_error(demo)
+
+
+def test_more_shards_than_examples(demo):
+    demo["attacks"]["textfooler"].update(num_examples=3, shards=4)
+    assert "attacks.textfooler.shards (4) is larger than num_examples (3)" in _semantic_error(demo)
+
+
+def test_all_problems_reported_together(demo):
+    demo["attacks"]["textfooler"].update(num_examples=3, shards=4)
+    demo["attacks"]["textbugger"]["embedding"] = "glove"
+    assert _semantic_error(demo).count("\n  - ") == 2
+
+
+def test_verbalizer_word_must_be_one_token(demo, tiny_backbone):
+    demo["methods"]["mvp"]["verbalizer"] = [["negative"], ["supercalifragilistic"]]
+    demo["datasets"] = {"sst2": demo["datasets"]["sst2"]}
+    with pytest.raises(cfg.ConfigError, match="verbalizer word 'supercalifragilistic' \\(class 1\\) is not a single token for tiny-roberta"):
+        cfg.check_verbalizers(demo, "tiny-roberta", tiny_backbone)
+
+
+def test_params_slices_are_independent(demo):
+    """Editing MVP's templates changes MVP's train spec only, not MLP-FT's or the data's."""
+    paths = {"model_dir": "m"}
+    before = {m: cfg.train_spec(demo, "sst2", "tiny-roberta", m, 0, paths) for m in ("mlp_ft", "mvp")}
+    prep_before = cfg.prepare_spec(demo, "sst2")
+    demo["methods"]["mvp"]["templates"] = ["[SEP] It was [MASK]"]
+    assert cfg.train_spec(demo, "sst2", "tiny-roberta", "mlp_ft", 0, paths) == before["mlp_ft"]
+    assert cfg.train_spec(demo, "sst2", "tiny-roberta", "mvp", 0, paths) != before["mvp"]
+    assert cfg.prepare_spec(demo, "sst2") == prep_before

@@ -1,0 +1,289 @@
+"""Stage functions end to end on tiny data: prepare, tokenize, train (deterministic), evaluate, attack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mvprepro import data, fileio
+from mvprepro.attack import run as attack_run
+from mvprepro.train import evaluate, train
+
+TRAINING = {
+    "lr": 2e-3,
+    "batch_size": 16,
+    "max_epochs": 3,
+    "weight_decay": 0.01,
+    "patience": 2,
+    "eval_every_steps": None,
+    "max_length": 96,
+    "prompt_reserve": 16,
+    "max_eval_examples": None,
+    "device": "cpu",
+}
+PROMPTS = {
+    "sst2": (["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"], [["negative"], ["positive"]]),
+    "boolq": (["Answer to the question is [MASK]", "[SEP] The answer is [MASK]"], [["false"], ["true"]]),
+}
+
+
+@pytest.fixture(scope="module")
+def stages(tmp_path_factory, demo_raw, tiny_backbone):
+    root = tmp_path_factory.mktemp("stages")
+    out = {}
+    for ds in ("sst2", "boolq"):
+        data.prepare(demo_raw[ds], root / "data" / ds, {"task": ds, "protocol": {}})
+        data.tokenize(root / "data" / ds, tiny_backbone, root / "tok" / ds, {"task": ds, "max_length": 96, "prompt_reserve": 16})
+        templates, verbalizer = PROMPTS[ds]
+        spec = {
+            "dataset": ds,
+            "task": ds,
+            "num_labels": 2,
+            "backbone": "tiny",
+            "backbone_dir": str(tiny_backbone),
+            "tokenized_dir": str(root / "tok" / ds),
+            "method": {"name": "mvp", "kind": "mvp", "templates": templates, "verbalizer": verbalizer},
+            "seed": 0,
+            "training": TRAINING,
+        }
+        train(spec, root / "runs" / ds / "model", root / "runs" / ds / "metrics.json")
+        out[ds] = {"spec": spec, "run": root / "runs" / ds, "data": root / "data" / ds}
+    resources = root / "attack"
+    from mvprepro.attack import resources as res
+
+    # Antonyms as neighbours, so that the attacks can flip labels of a model that learned the task.
+    tied = {"builder": "demo", "options": {"shared_centres": [["pos_adj", "neg_adj"], ["pos_verb", "neg_verb"], ["yes_cue", "no_cue"]]}}
+    res.fetch({"embeddings": {"counterfitted": {"source": tied}}, "nltk": "builtin", "sentence_encoder": "none"}, resources)
+    out["resources"] = resources
+    out["root"] = root
+    return out
+
+
+def test_prepared_data_is_lowercased_with_canonical_columns(stages):
+    from datasets import load_from_disk
+
+    dd = load_from_disk(str(stages["boolq"]["data"] / "data"))
+    assert dd["test"].column_names == ["passage", "question", "label"]
+    assert all(p == p.lower() for p in dd["train"]["passage"])
+
+
+def test_training_records_provenance(stages):
+    info = fileio.read_json(stages["sst2"]["run"] / "model" / "run_info.json")
+    assert info["seed"] == 0 and info["spec"]["method"]["kind"] == "mvp"
+    assert {"torch", "transformers", "textattack"} <= set(info["versions"])
+    assert list((stages["sst2"]["run"] / "model").glob("*.safetensors"))
+
+
+def test_same_seed_gives_identical_metrics_and_weights(stages, tmp_path):
+    spec = stages["sst2"]["spec"]
+    train(spec, tmp_path / "model", tmp_path / "metrics.json")
+    assert (tmp_path / "metrics.json").read_bytes() == (stages["sst2"]["run"] / "metrics.json").read_bytes()
+    assert (tmp_path / "model" / "model.safetensors").read_bytes() == (stages["sst2"]["run"] / "model" / "model.safetensors").read_bytes()
+
+
+def test_evaluate_reports_test_accuracy(stages, tmp_path):
+    spec = {"tokenized_dir": stages["sst2"]["spec"]["tokenized_dir"], "batch_size": 8, "device": "cpu"}
+    evaluate(spec, stages["sst2"]["run"] / "model", tmp_path / "clean.json")
+    clean = fileio.read_json(tmp_path / "clean.json")
+    assert clean["num_examples"] == 24
+    assert clean["accuracy"] == pytest.approx(100 * clean["correct"] / 24)
+
+
+def _attack(stages, ds: str, name: str, cfg: dict, shards: int, out: Path) -> list[dict]:
+    files, reports = [], []
+    for shard in range(shards):
+        spec = {
+            "attack_name": name,
+            "attack": {"recipe": name, "num_examples": 8, "shards": shards, "seed": 0, **cfg},
+            "task": ds,
+            "shard": shard,
+            "shards": shards,
+            "data_dir": str(stages[ds]["data"]),
+            "model_dir": str(stages[ds]["run"] / "model"),
+            "resource_dir": str(stages["resources"]),
+        }
+        files.append(out / f"shard-{shard}.jsonl")
+        reports.append(out / f"shard-{shard}.constraints.json")
+        attack_run.attack_shard(spec, files[-1], reports[-1])
+    attack_run.merge([str(f) for f in files], [str(r) for r in reports], spec, out / "summary.json", out / "records.jsonl")
+    return [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize(
+    "name,cfg",
+    [
+        ("textfooler", {"max_words_perturbed": {"default": 0.3}, "max_candidates": 20}),
+        ("textbugger", {"max_candidates": 5}),
+    ],
+)
+def test_sharded_attack_equals_unsharded(stages, tmp_path, name, cfg):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "three").mkdir()
+    one = _attack(stages, "sst2", name, cfg, 1, tmp_path / "one")
+    three = _attack(stages, "sst2", name, cfg, 3, tmp_path / "three")
+    assert one == three
+    assert [r["position"] for r in one] == list(range(8))
+    assert any(r["result"] == "successful" for r in one), "the tied demo embedding lets attacks flip labels"
+    summary = fileio.read_json(tmp_path / "one" / "summary.json")
+    n_failed = sum(r["result"] == "failed" for r in one)
+    assert summary["robust_accuracy"] == pytest.approx(100 * n_failed / 8)
+    assert summary["robust_accuracy"] <= summary["clean_accuracy"]
+    statuses = {c["constraint"]: c["status"] for c in summary["constraints"]}
+    assert statuses["sentence_similarity(angular>=0.840845057, window=15)"] == "disabled"
+    if name == "textfooler":
+        assert statuses["part_of_speech"] == "disabled"
+    else:
+        assert statuses["stopwords"] == "replaced"
+
+
+@pytest.mark.parametrize("recipe", ["textfooler", "textbugger"])
+def test_boolq_attack_never_changes_the_question(stages, tmp_path, recipe):
+    from collections import OrderedDict
+
+    from mvprepro import models
+    from mvprepro.attack import recipes
+    from mvprepro.attack.wrapper import MethodModelWrapper
+    from mvprepro.tasks import get_task
+    from textattack.shared import AttackedText
+
+    model = models.load(stages["boolq"]["run"] / "model")
+    wrapper = MethodModelWrapper(model, 2, 16)
+    attack, report = recipes.build(recipe, {"recipe": recipe, "max_words_perturbed": 0.5}, wrapper, get_task("boolq"), stages["resources"])
+    assert {"constraint": "input_column_modification", "status": "enabled", "detail": "never modify ['question']"} in report
+    text = AttackedText(OrderedDict(passage="observers say the dog is certainly red and it is very calm.", question="is the dog red?"))
+    candidates = attack.get_transformations(text, text)
+    assert candidates, "the passage offers words to swap"
+    for cand in candidates:
+        assert cand._text_input["question"] == "is the dog red?"
+        assert cand._text_input["passage"] != text._text_input["passage"]
+    # And through the whole runner: every recorded perturbation keeps the question.
+    rows = _attack(stages, "boolq", recipe, {"max_words_perturbed": {"default": 0.5}}, 1, tmp_path)
+    for row in rows:
+        assert row["original_text"]["question"].endswith("?")
+        if row["perturbed_text"] is not None:
+            assert row["perturbed_text"]["question"] == row["original_text"]["question"]
+
+
+def test_killed_attack_resumes_without_recomputing(stages, tmp_path, monkeypatch):
+    cfg = {"max_words_perturbed": {"default": 0.3}}
+    full = _attack(stages, "sst2", "textfooler", cfg, 1, tmp_path)
+    # A killed job leaves a partial file with finished rows and a torn last line.
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    partial = resumed / "shard-0.jsonl.partial"
+    partial.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in full[:5]) + '{"position": 5, "lab')
+    seen = []
+    original = attack_run._record
+
+    def spy(position, label, result):
+        seen.append(position)
+        return original(position, label, result)
+
+    monkeypatch.setattr(attack_run, "_record", spy)
+    again = _attack(stages, "sst2", "textfooler", cfg, 1, resumed)
+    assert seen == [5, 6, 7]
+    assert again == full
+    assert not partial.exists()
+
+
+def test_summary_metrics():
+    rows = [
+        {"result": "successful", "words_perturbed": 1, "num_words": 10, "num_queries": 30},
+        {"result": "failed", "words_perturbed": 0, "num_words": 10, "num_queries": 50},
+        {"result": "skipped", "words_perturbed": 0, "num_words": 10, "num_queries": 1},
+        {"result": "failed", "words_perturbed": 0, "num_words": 5, "num_queries": 10},
+    ]
+    s = attack_run.summarise(rows)
+    assert s["clean_accuracy"] == 75.0
+    assert s["robust_accuracy"] == 50.0
+    assert s["attack_success_rate"] == pytest.approx(100 / 3)
+    assert s["mean_words_perturbed_pct"] == 10.0
+    assert s["mean_queries"] == 30.0
+
+
+def test_shard_positions_partition_the_examples():
+    parts = [attack_run.shard_positions(10, i, 3) for i in range(3)]
+    assert sorted(p for part in parts for p in part) == list(range(10))
+    with pytest.raises(ValueError, match="outside"):
+        attack_run.shard_positions(10, 3, 3)
+
+
+def test_minilm_stands_in_for_use_and_is_reported(stages, tmp_path):
+    """The offline sentence encoder is loaded from the package and labelled as a replacement."""
+    from mvprepro.attack import resources as res
+
+    res.fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "minilm"}, tmp_path / "res")
+    assert (tmp_path / "res" / "minilm" / "model.safetensors").exists()
+    from mvprepro.attack.encoders import MiniLMEncoder
+
+    enc = MiniLMEncoder(tmp_path / "res" / "minilm")
+    vecs = enc.encode(["the film was good", "the movie was great", "the bank raised its profits"])
+    sims = vecs @ vecs.T
+    assert sims[0, 1] > sims[0, 2]  # a real sentence encoder, not noise
+    local = dict(stages, resources=tmp_path / "res")
+    (tmp_path / "out").mkdir()
+    _attack(local, "sst2", "textfooler", {"max_words_perturbed": {"default": 0.3}, "num_examples": 8}, 1, tmp_path / "out")
+    summary = fileio.read_json(tmp_path / "out" / "summary.json")
+    status = {c["constraint"]: (c["status"], c["detail"]) for c in summary["constraints"]}
+    assert status["sentence_similarity(angular>=0.840845057, window=15)"] == ("replaced", "all-MiniLM-L6-v2 stands in for the Universal Sentence Encoder")
+
+
+def test_embedding_from_text_file(tmp_path):
+    """A word2vec-style text file is converted to arrays with nearest neighbours, self first."""
+    from mvprepro.attack import resources as res
+
+    vec = tmp_path / "vectors.txt"
+    vec.write_text("3 2\ngood 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
+    res.activate(tmp_path / "res")
+    res._fetch_nltk("builtin", tmp_path / "res" / "nltk_data")
+    res._fetch_embedding("glove", {"path": str(vec)}, tmp_path / "res" / "embeddings" / "glove")
+    emb = res.load_embedding(tmp_path / "res", "glove")
+    assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
+    assert emb.get_cos_sim("good", "bad") == pytest.approx(-1.0)
+
+
+def test_killed_training_resumes_from_its_checkpoint(stages, tmp_path, monkeypatch):
+    """A job killed after epoch 1 resumes at epoch 2 and ends byte-identical to an unbroken run."""
+    from mvprepro import train as train_mod
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first_epoch(epoch):
+        if epoch == 1:
+            raise Killed
+
+    spec = stages["sst2"]["spec"]
+    monkeypatch.setattr(train_mod, "epoch_finished", kill_after_first_epoch)
+    with pytest.raises(Killed):
+        train(spec, tmp_path / "model", tmp_path / "metrics.json")
+    assert not (tmp_path / "model").exists() and not (tmp_path / "metrics.json").exists()
+    assert (tmp_path / "model.checkpoint" / "state.json").exists()
+
+    epochs_run = []
+    monkeypatch.setattr(train_mod, "epoch_finished", epochs_run.append)
+    train(spec, tmp_path / "model", tmp_path / "metrics.json")
+    assert epochs_run == [2, 3]  # epoch 1 was not redone
+    assert not (tmp_path / "model.checkpoint").exists()
+    reference = stages["sst2"]["run"]
+    assert (tmp_path / "metrics.json").read_bytes() == (reference / "metrics.json").read_bytes()
+    assert (tmp_path / "model" / "model.safetensors").read_bytes() == (reference / "model" / "model.safetensors").read_bytes()
+
+
+def test_checkpoint_of_another_spec_is_ignored(stages, tmp_path, monkeypatch):
+    from mvprepro import train as train_mod
+
+    def kill(epoch):
+        raise RuntimeError("killed")
+
+    spec = stages["sst2"]["spec"]
+    monkeypatch.setattr(train_mod, "epoch_finished", kill)
+    with pytest.raises(RuntimeError):
+        train(spec, tmp_path / "model", tmp_path / "metrics.json")
+    epochs_run = []
+    monkeypatch.setattr(train_mod, "epoch_finished", epochs_run.append)
+    changed = {**spec, "training": {**spec["training"], "max_epochs": 2}}
+    train(changed, tmp_path / "model", tmp_path / "metrics.json")
+    assert epochs_run == [1, 2]

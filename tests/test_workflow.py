@@ -1,0 +1,191 @@
+"""The Snakemake workflow itself: the paper's grid plans offline; the demo runs end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+COPY = ("Snakefile", "config.yaml", "config", "workflow", "src", "profiles", "envs")
+
+pytestmark = pytest.mark.workflow
+
+
+def _checkout(dest: Path) -> Path:
+    """A copy of the workflow, so tests never touch the developer's results/."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(src, dest / name)
+    return dest
+
+
+def _snakemake(cwd: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    exe = Path(sys.executable).with_name("snakemake")
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _planned(result: subprocess.CompletedProcess) -> dict[str, int]:
+    counts = {}
+    for line in result.stdout.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m:
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_paper_grid_plans_offline(tmp_path):
+    repo = _checkout(tmp_path / "repo")
+    result = _snakemake(repo, "-n", "--cores", "1", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr
+    plan = _planned(result)
+    assert plan["train"] == 18  # 3 datasets x 2 methods x 3 seeds
+    assert plan["evaluate"] == 18
+    assert plan["merge_attack"] == 36  # x 2 attacks
+    assert plan["attack"] == 36  # one shard each
+    assert plan["download_dataset"] == 3 and plan["download_backbone"] == 1
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    repo = _checkout(tmp_path / "repo")
+    bad = (repo / "config" / "demo.yaml").read_text().replace("shards: 1               #", "shards: 5000            #")
+    (repo / "config" / "bad.yaml").write_text(bad)
+    result = _snakemake(repo, "-n", "--cores", "1", "--configfile", "config/bad.yaml")
+    assert result.returncode != 0
+    assert "attacks.textfooler.shards (5000) is larger than num_examples (1000)" in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    repo = _checkout(tmp_path_factory.mktemp("demo") / "repo")
+    result = _snakemake(repo, "--cores", "2", "--configfile", "config/demo.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return repo
+
+
+def test_demo_table_has_every_dataset_and_method(demo_run):
+    table = pd.read_csv(demo_run / "results" / "tables" / "main.csv")
+    assert sorted(zip(table.dataset, table.method)) == sorted(
+        (d, m) for d in ("sst2", "ag_news", "boolq") for m in ("mlp_ft", "mvp")
+    )
+    assert (table.num_seeds == 2).all()
+    for col in ("clean_mean", "textfooler_robust_mean", "textbugger_robust_mean"):
+        assert table[col].between(0, 100).all(), col
+    # The demo attacks the whole test split, so robust accuracy can never exceed clean.
+    assert (table.textfooler_robust_mean <= table.clean_mean + 1e-9).all()
+    assert (table.textbugger_robust_mean <= table.clean_mean + 1e-9).all()
+    md = (demo_run / "results" / "tables" / "main.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| Dataset")]
+    assert len(rows) == 6 and all("±" in r for r in rows)
+
+
+def test_demo_table_matches_per_run_files(demo_run):
+    table = pd.read_csv(demo_run / "results" / "tables" / "main.csv").set_index(["dataset", "method"])
+    for (dataset, method), row in table.iterrows():
+        runs = sorted((demo_run / "results" / "runs" / dataset / "tiny-roberta" / method).glob("seed-*"))
+        assert len(runs) == 2
+        clean = [json.loads((r / "clean.json").read_text())["accuracy"] for r in runs]
+        robust = [json.loads((r / "attacks" / "textfooler.json").read_text())["robust_accuracy"] for r in runs]
+        assert row.clean_mean == pytest.approx(sum(clean) / 2, abs=1e-3)
+        assert row.textfooler_robust_mean == pytest.approx(sum(robust) / 2, abs=1e-3)
+        assert row.clean_std == pytest.approx(pd.Series(clean).std(ddof=1), abs=1e-3)
+
+
+def test_demo_reports_disabled_constraints_and_records(demo_run):
+    run = demo_run / "results" / "runs" / "boolq" / "tiny-roberta" / "mvp" / "seed-0"
+    summary = json.loads((run / "attacks" / "textfooler.json").read_text())
+    status = {c["constraint"]: c["status"] for c in summary["constraints"]}
+    assert status["part_of_speech"] == "disabled"
+    assert status["sentence_similarity(angular>=0.840845057, window=15)"] == "disabled"
+    rows = [json.loads(line) for line in (run / "attacks" / "textfooler.records.jsonl").read_text().splitlines()]
+    assert len(rows) == summary["num_examples"] == 24
+    assert {"original_text", "perturbed_text", "result", "num_queries"} <= set(rows[0])
+    info = json.loads((run / "model" / "run_info.json").read_text())
+    assert info["seed"] == 0 and "torch" in info["versions"]
+    assert (demo_run / "logs" / "train" / "boolq" / "tiny-roberta" / "mvp" / "seed-0.log").exists()
+    assert (demo_run / "results" / "benchmarks" / "train" / "boolq" / "tiny-roberta" / "mvp" / "seed-0.tsv").exists()
+
+
+def test_finished_demo_plans_nothing(demo_run):
+    result = _snakemake(demo_run, "-n", "--cores", "1", "--configfile", "config/demo.yaml")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- rerun precision
+
+
+def _planned_jobs(repo: Path, configfile: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run would execute."""
+    result = _snakemake(repo, "-n", "--cores", "1", "--configfile", configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs, rule = set(), None
+    for line in (result.stdout + result.stderr).splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        if m:
+            rule = m.group(1)
+            jobs.add((rule, ""))
+        m = re.match(r"^wildcards: (.*)$", line.strip())
+        if m and rule:
+            jobs.discard((rule, ""))
+            jobs.add((rule, m.group(1)))
+    return jobs
+
+
+def _edited_config(repo: Path, edit) -> str:
+    config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
+    edit(config)
+    (repo / "config" / "edited.yaml").write_text(yaml.safe_dump(config))
+    return "config/edited.yaml"
+
+
+def test_changing_mvp_templates_reruns_only_mvp(demo_run):
+    path = _edited_config(demo_run, lambda c: c["methods"]["mvp"].update(templates=["[SEP] It was [MASK]"]))
+    jobs = _planned_jobs(demo_run, path)
+    rules = {r for r, _ in jobs}
+    assert rules == {"train", "evaluate", "attack", "merge_attack", "aggregate", "all"}
+    assert all("method=mvp" in w for r, w in jobs if r not in ("aggregate", "all"))
+    assert len([1 for r, _ in jobs if r == "train"]) == 6  # 3 datasets x 2 seeds
+
+
+def test_changing_one_attack_reruns_only_that_attack(demo_run):
+    path = _edited_config(demo_run, lambda c: c["attacks"]["textbugger"].update(max_candidates=3))
+    jobs = _planned_jobs(demo_run, path)
+    assert {r for r, _ in jobs} == {"attack", "merge_attack", "aggregate", "all"}
+    assert all("attack=textbugger" in w for r, w in jobs if r in ("attack", "merge_attack"))
+    assert len([1 for r, _ in jobs if r == "attack"]) == 12
+
+
+def test_adding_a_seed_adds_only_that_seed(demo_run):
+    path = _edited_config(demo_run, lambda c: c.update(seeds=[0, 1, 2]))
+    jobs = _planned_jobs(demo_run, path)
+    assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", "aggregate", "all"}
+    assert all("seed=2" in w for r, w in jobs if r not in ("aggregate", "all"))
+    assert len([1 for r, _ in jobs if r == "train"]) == 6
+
+
+def test_editing_training_code_reruns_training(demo_run):
+    source = demo_run / "src" / "mvprepro" / "train.py"
+    original = source.read_text()
+    try:
+        source.write_text(original + "\n# an edit\n")
+        jobs = _planned_jobs(demo_run, "config/demo.yaml")
+    finally:
+        source.write_text(original)
+    assert len([1 for r, _ in jobs if r == "train"]) == 12
+    assert not any(r in ("prepare", "tokenize", "download_dataset") for r, _ in jobs)

@@ -1,0 +1,26 @@
+# The results table: mean ± std over seeds per dataset x backbone x method.
+
+
+rule aggregate:
+    input:
+        aggregate_inputs,
+    output:
+        csv="results/tables/main.csv",
+        md="results/tables/main.md",
+        runs="results/tables/runs.csv",
+    log:
+        "logs/aggregate.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=lambda w: as_json(
+            {
+                "runs": all_runs(),
+                "datasets": DATASETS,
+                "methods": METHODS,
+                "attacks": ATTACKS,
+            }
+        ),
+    shell:
+        "python -m mvprepro aggregate --spec {params.spec:q} --csv {output.csv} --md {output.md} "
+        "--runs {output.runs} > {log} 2>&1"

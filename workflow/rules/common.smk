@@ -1,0 +1,128 @@
+# Shared set-up: config validation, wildcard constraints, paths, and input/param functions.
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+SRC = str(Path(workflow.basedir) / "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+
+from mvprepro import config as cfg  # noqa: E402
+
+validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+cfg.check(config)
+
+# Jobs run the package from the workflow's own source tree (`python -m mvprepro`), so a
+# conda env only needs the third-party packages and the code that runs is always the code
+# of this checkout. Jobs inherit this environment, also when Snakemake reruns itself inside
+# a cluster job.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH", "")) if p)
+)
+
+DATASETS = list(config["datasets"])
+BACKBONES = list(config["backbones"])
+METHODS = list(config["methods"])
+SEEDS = [int(s) for s in config["seeds"]]
+ATTACKS = list(config["attacks"])
+
+RUN = "results/runs/{dataset}/{backbone}/{method}/seed-{seed}"
+
+
+wildcard_constraints:
+    dataset="|".join(map(re.escape, DATASETS)),
+    backbone="|".join(map(re.escape, BACKBONES)),
+    method="|".join(map(re.escape, METHODS)),
+    attack="|".join(map(re.escape, ATTACKS)) if ATTACKS else "(?!)",
+    seed=r"\d+",
+    shard=r"\d+",
+
+
+# Label words must be single tokens of the backbone: checked as soon as its tokenizer is
+# local, i.e. before any training job of a run after the download has happened.
+for _backbone in BACKBONES:
+    _dir = Path("resources/backbones") / _backbone
+    if (_dir / "source.json").exists():
+        cfg.check_verbalizers(config, _backbone, _dir)
+
+
+def resources_for(rule_name, key, default):
+    """A portable resource (gpu, mem_mb, runtime) for a rule, from config['resources']."""
+    return config.get("resources", {}).get(rule_name, {}).get(key, default)
+
+
+def as_json(obj):
+    return json.dumps(obj, sort_keys=True)
+
+
+def json_arg(obj):
+    """Shell-quote a JSON spec for the command line."""
+    import shlex
+
+    return shlex.quote(as_json(obj))
+
+
+def run_paths(w):
+    run = RUN.format(**w)
+    return {
+        "backbone_dir": f"resources/backbones/{w.backbone}",
+        "tokenized_dir": f"results/tokenized/{w.dataset}/{w.backbone}",
+        "data_dir": f"results/data/{w.dataset}",
+        "model_dir": f"{run}/model",
+        "resource_dir": "resources/attack",
+    }
+
+
+def backbone_corpus(w):
+    """Inputs a backbone builder trains its tokenizer on: datasets and their prompt files."""
+    source = config["backbones"][w.backbone]["source"]
+    if "builder" not in source:
+        return []
+    names = source.get("corpus_datasets", DATASETS)
+    prompts = sorted({config["datasets"][d]["prompts"] for d in names})
+    return [f"resources/datasets/{d}" for d in names] + prompts
+
+
+def shard_files(w, suffix):
+    n = int(config["attacks"][w.attack]["shards"])
+    return [f"{RUN}/attacks/{{attack}}/shard-{i}{suffix}".format(**w) for i in range(n)]
+
+
+def all_runs():
+    runs = []
+    for d in DATASETS:
+        for b in BACKBONES:
+            for m in METHODS:
+                for s in SEEDS:
+                    run = RUN.format(dataset=d, backbone=b, method=m, seed=s)
+                    runs.append(
+                        {
+                            "dataset": d,
+                            "backbone": b,
+                            "method": m,
+                            "seed": s,
+                            "clean": f"{run}/clean.json",
+                            "attacks": {a: f"{run}/attacks/{a}.json" for a in ATTACKS},
+                        }
+                    )
+    return runs
+
+
+def aggregate_inputs(wildcards):
+    files = []
+    for run in all_runs():
+        files.append(run["clean"])
+        files.extend(run["attacks"].values())
+    return files
+
+
+TABLES = [
+    "results/tables/main.csv",
+    "results/tables/main.md",
+    "results/tables/runs.csv",
+]
