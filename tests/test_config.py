@@ -136,3 +136,24 @@ def test_params_slices_are_independent(demo):
     assert cfg.train_spec(demo, "sst2", "tiny-roberta", "mlp_ft", 0, paths) == before["mlp_ft"]
     assert cfg.train_spec(demo, "sst2", "tiny-roberta", "mvp", 0, paths) != before["mvp"]
     assert cfg.prepare_spec(demo, "sst2") == prep_before
+
+
+def test_duplicate_names_are_rejected(tmp_path):
+    text = (REPO / "config" / "demo.yaml").read_text().replace(
+        "methods:\n  mlp_ft:\n    kind: mlp_ft\n", "methods:\n  mlp_ft:\n    kind: mlp_ft\n  mlp_ft:\n    kind: mvp\n"
+    )
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    with pytest.raises(cfg.ConfigError, match=r"names defined twice: 'mlp_ft' \(line \d+\)"):
+        cfg.check_duplicate_keys(path)
+    cfg.check_duplicate_keys(REPO / "config.yaml")  # the shipped configs have none
+
+
+def test_undefined_dataset_references(demo):
+    demo["attacks"]["textfooler"]["max_words_perturbed"] = {"default": 0.1, "agnews": 0.3}
+    demo["backbones"]["tiny-roberta"]["source"]["corpus_datasets"] = ["sst2", "imdb"]
+    demo["methods"]["mvp"]["prompts"] = {"sst-2": "config/prompts/sst2.yaml"}
+    msg = _semantic_error(demo)
+    assert "attacks.textfooler.max_words_perturbed: dataset 'agnews' is not defined in datasets" in msg
+    assert "backbones.tiny-roberta.source.corpus_datasets: dataset 'imdb' is not defined in datasets" in msg
+    assert "methods.mvp.prompts: dataset 'sst-2' is not defined in datasets" in msg

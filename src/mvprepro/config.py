@@ -52,6 +52,34 @@ def prompts_for(config: dict[str, Any], dataset: str, method: str) -> dict[str, 
     return {"templates": list(templates), "verbalizer": [list(map(str, ws)) for ws in verbalizer]}
 
 
+class _DuplicateKeyLoader(yaml.SafeLoader):
+    """A YAML loader that records keys defined twice in one mapping (YAML keeps the last)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.duplicates: list[str] = []
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                self.duplicates.append(f"{key!r} (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def check_duplicate_keys(path: str | Path) -> None:
+    """Two methods (or datasets, attacks...) with one name would silently become one."""
+    loader = _DuplicateKeyLoader(Path(path).read_text())
+    try:
+        loader.get_single_data()
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise ConfigError(f"{path}: names defined twice: {', '.join(loader.duplicates)}; rename one of each")
+
+
 def check(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` listing every semantic problem of a schema-valid config."""
     errors: list[str] = []
@@ -89,9 +117,15 @@ def check(config: dict[str, Any]) -> None:
     for name, m in config["methods"].items():
         if m["kind"] not in METHOD_KINDS:
             errors.append(f"methods.{name}.kind: {m['kind']!r} is not one of {list(METHOD_KINDS)}")
+        for ds in m.get("prompts", {}) if isinstance(m.get("prompts"), dict) else ():
+            if ds not in config["datasets"]:
+                errors.append(f"methods.{name}.prompts: dataset {ds!r} is not defined in datasets")
     for name, b in config["backbones"].items():
         if "path" in b["source"] and not Path(b["source"]["path"]).exists():
             errors.append(f"backbones.{name}.source.path: {b['source']['path']!r} does not exist")
+        for ds in b["source"].get("corpus_datasets", []):
+            if ds not in config["datasets"]:
+                errors.append(f"backbones.{name}.source.corpus_datasets: dataset {ds!r} is not defined in datasets")
     embeddings = config["attack_resources"]["embeddings"]
     for name, emb in embeddings.items():
         if "path" in emb["source"] and not Path(emb["source"]["path"]).exists():
@@ -99,6 +133,14 @@ def check(config: dict[str, Any]) -> None:
     for name, a in config["attacks"].items():
         if a["embedding"] not in embeddings:
             errors.append(f"attacks.{name}.embedding: {a['embedding']!r} is not defined in attack_resources.embeddings")
+        share = a.get("max_words_perturbed")
+        if isinstance(share, dict):
+            for ds in share:
+                if ds != "default" and ds not in config["datasets"]:
+                    errors.append(
+                        f"attacks.{name}.max_words_perturbed: dataset {ds!r} is not defined in datasets "
+                        "(use 'default' for all others)"
+                    )
         if a["shards"] > a["num_examples"]:
             errors.append(f"attacks.{name}.shards ({a['shards']}) is larger than num_examples ({a['num_examples']})")
     if config["training"]["prompt_reserve"] >= config["training"]["max_length"]:

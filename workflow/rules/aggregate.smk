@@ -5,8 +5,8 @@ rule aggregate:
     input:
         aggregate_inputs,
     output:
-        csv="results/tables/main.csv",
-        md="results/tables/main.md",
+        csv=ensure("results/tables/main.csv", non_empty=True),
+        md=ensure("results/tables/main.md", non_empty=True),
         runs="results/tables/runs.csv",
     log:
         "logs/aggregate.log",

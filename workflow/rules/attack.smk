@@ -7,7 +7,7 @@ rule attack:
         data="results/data/{dataset}",
         manifest="resources/attack/manifest.json",
     output:
-        records=f"{RUN}/attacks/{{attack}}/shard-{{shard}}.jsonl",
+        records=ensure(f"{RUN}/attacks/{{attack}}/shard-{{shard}}.jsonl", non_empty=True),
         constraints=f"{RUN}/attacks/{{attack}}/shard-{{shard}}.constraints.json",
     log:
         "logs/attack/{dataset}/{backbone}/{method}/seed-{seed}/{attack}-{shard}.log",
@@ -34,8 +34,8 @@ rule merge_attack:
         shards=lambda w: shard_files(w, ".jsonl"),
         constraints=lambda w: shard_files(w, ".constraints.json"),
     output:
-        summary=f"{RUN}/attacks/{{attack}}.json",
-        records=f"{RUN}/attacks/{{attack}}.records.jsonl",
+        summary=ensure(f"{RUN}/attacks/{{attack}}.json", non_empty=True),
+        records=ensure(f"{RUN}/attacks/{{attack}}.records.jsonl", non_empty=True),
     log:
         "logs/merge_attack/{dataset}/{backbone}/{method}/seed-{seed}/{attack}.log",
     conda:

@@ -14,6 +14,8 @@ if SRC not in sys.path:
 
 from mvprepro import config as cfg  # noqa: E402
 
+for _configfile in workflow.configfiles:
+    cfg.check_duplicate_keys(_configfile)
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 cfg.check(config)
 

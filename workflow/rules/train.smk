@@ -7,7 +7,7 @@ rule train:
         backbone="resources/backbones/{backbone}",
     output:
         model=directory(f"{RUN}/model"),
-        metrics=f"{RUN}/metrics.json",
+        metrics=ensure(f"{RUN}/metrics.json", non_empty=True),
     log:
         "logs/train/{dataset}/{backbone}/{method}/seed-{seed}.log",
     benchmark:
@@ -35,7 +35,7 @@ rule evaluate:
         model=f"{RUN}/model",
         tokenized="results/tokenized/{dataset}/{backbone}",
     output:
-        f"{RUN}/clean.json",
+        ensure(f"{RUN}/clean.json", non_empty=True),
     log:
         "logs/evaluate/{dataset}/{backbone}/{method}/seed-{seed}.log",
     conda:
