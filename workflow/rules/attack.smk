@@ -7,7 +7,9 @@ rule attack:
         data="results/data/{dataset}",
         manifest="resources/attack/manifest.json",
     output:
-        records=ensure(f"{RUN}/attacks/{{attack}}/shard-{{shard}}.jsonl", non_empty=True),
+        records=ensure(
+            f"{RUN}/attacks/{{attack}}/shard-{{shard}}.jsonl", non_empty=True
+        ),
         constraints=f"{RUN}/attacks/{{attack}}/shard-{{shard}}.constraints.json",
     log:
         "logs/attack/{dataset}/{backbone}/{method}/seed-{seed}/{attack}-{shard}.log",
