@@ -21,10 +21,15 @@ cfg.check(config)
 
 # Jobs run the package from the workflow's own source tree (`python -m mvprepro`), so a
 # conda env only needs the third-party packages and the code that runs is always the code
-# of this checkout. Jobs inherit this environment, also when Snakemake reruns itself inside
-# a cluster job.
+# of this checkout. Without --use-conda, `python` is the interpreter running Snakemake
+# (e.g. .venv/bin/snakemake works without activating .venv); with it, conda's activation
+# puts the rule's env first. Jobs inherit this environment, also when Snakemake reruns
+# itself inside a cluster job.
 os.environ.update(
-    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH", "")) if p)
+    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH", "")) if p),
+    PATH=os.pathsep.join(
+        (str(Path(sys.executable).parent), os.environ.get("PATH", ""))
+    ),
 )
 
 DATASETS = list(config["datasets"])
