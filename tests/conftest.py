@@ -48,3 +48,25 @@ def tokenizer(tiny_backbone):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(tiny_backbone))
+
+
+def _tiny(tmp_path_factory, demo_raw, builder: str) -> Path:
+    from mvprepro.sources import fetch_backbone
+
+    out = tmp_path_factory.mktemp("backbone") / builder
+    corpus = [str(p) for p in demo_raw.values()] + [str(p) for p in sorted((REPO / "config" / "prompts").glob("*.yaml"))]
+    options = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "pretrain_steps": 200}
+    fetch_backbone({"builder": builder, "options": options}, out, builder, corpus=corpus)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory, demo_raw) -> Path:
+    """A tiny BERT (WordPiece, masked LM)."""
+    return _tiny(tmp_path_factory, demo_raw, "tiny_bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory, demo_raw) -> Path:
+    """A tiny GPT-2 (byte-level BPE, causal LM, with added pad and mask tokens)."""
+    return _tiny(tmp_path_factory, demo_raw, "tiny_gpt2")

@@ -28,7 +28,7 @@ def demo(monkeypatch) -> dict:
     return _load("config/demo.yaml")
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/demo.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "config/demo.yaml", "config/ablations.yaml", "config/backbones.yaml"])
 def test_shipped_configs_are_valid(name, monkeypatch):
     monkeypatch.chdir(REPO)
     cfg.check(_load(name))
@@ -44,7 +44,9 @@ def test_paper_grid(monkeypatch):
     monkeypatch.chdir(REPO)
     c = _load("config.yaml")
     assert list(c["datasets"]) == ["sst2", "ag_news", "boolq"]
-    assert c["seeds"] == [0, 1, 2] and set(c["methods"]) == {"mlp_ft", "mvp"}
+    assert c["seeds"] == [0, 1, 2]
+    assert list(c["methods"]) == ["mlp_ft", "lpft", "projectcls", "clsprompt", "mvp", "mlp_ft_adv", "mvp_adv"]
+    assert c["methods"]["mvp_adv"]["adv"] == {"norm": "l2", "epsilon": 1.0, "steps": 1, "random_start": True, "step_size": None}
     assert c["backbones"]["roberta-base"]["source"] == {"hub": "FacebookAI/roberta-base"}
     t = c["training"]
     assert (t["lr"], t["batch_size"], t["max_epochs"], t["weight_decay"], t["max_length"]) == (1e-5, 8, 20, 0.01, 512)
@@ -157,3 +159,17 @@ def test_undefined_dataset_references(demo):
     assert "attacks.textfooler.max_words_perturbed: dataset 'agnews' is not defined in datasets" in msg
     assert "backbones.tiny-roberta.source.corpus_datasets: dataset 'imdb' is not defined in datasets" in msg
     assert "methods.mvp.prompts: dataset 'sst-2' is not defined in datasets" in msg
+
+
+def test_template_indices_select_and_are_checked(demo):
+    demo["methods"]["mvp_2"] = {"kind": "mvp", "template_indices": [0, 3]}
+    spec = cfg.method_spec(demo, "sst2", "mvp_2")
+    assert spec["templates"] == ["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"]
+    demo["methods"]["mvp_2"]["template_indices"] = [4]
+    assert "template_indices [4] are outside 0..3" in _semantic_error(demo)
+
+
+def test_clsprompt_uses_the_verbalizer_without_templates(demo):
+    demo["methods"]["clsprompt"] = {"kind": "clsprompt"}
+    spec = cfg.method_spec(demo, "ag_news", "clsprompt")
+    assert spec["templates"] == [] and spec["verbalizer"] == [["politics"], ["sports"], ["business"], ["technology"]]

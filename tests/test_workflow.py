@@ -54,11 +54,19 @@ def test_paper_grid_plans_offline(tmp_path):
     result = _snakemake(repo, "-n", "--cores", "1", "--quiet", "rules")
     assert result.returncode == 0, result.stderr
     plan = _planned(result)
-    assert plan["train"] == 18  # 3 datasets x 2 methods x 3 seeds
-    assert plan["evaluate"] == 18
-    assert plan["merge_attack"] == 36  # x 2 attacks
-    assert plan["attack"] == 36  # one shard each
+    assert plan["train"] == 63  # 3 datasets x 7 methods x 3 seeds
+    assert plan["evaluate"] == 63
+    assert plan["merge_attack"] == 126  # x 2 attacks
+    assert plan["attack"] == 126  # one shard each
     assert plan["download_dataset"] == 3 and plan["download_backbone"] == 1
+
+
+@pytest.mark.parametrize("configfile,trains", [("config/ablations.yaml", 72), ("config/backbones.yaml", 36)])
+def test_other_shipped_configs_plan_offline(tmp_path, configfile, trains):
+    repo = _checkout(tmp_path / "repo")
+    result = _snakemake(repo, "-n", "--cores", "1", "--quiet", "rules", "--configfile", configfile)
+    assert result.returncode == 0, result.stderr
+    assert _planned(result)["train"] == trains
 
 
 def test_bad_config_fails_before_any_job(tmp_path):
@@ -189,3 +197,35 @@ def test_editing_training_code_reruns_training(demo_run):
         source.write_text(original)
     assert len([1 for r, _ in jobs if r == "train"]) == 12
     assert not any(r in ("prepare", "tokenize", "download_dataset") for r, _ in jobs)
+
+
+# ---------------------------------------------------------------- every method
+
+
+def test_every_method_trains_through_the_same_rules(tmp_path):
+    """All method kinds (and an untrained variant, and adversarial training) on demo data."""
+    repo = _checkout(tmp_path / "repo")
+    config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
+    config["datasets"] = {"sst2": config["datasets"]["sst2"]}
+    config["seeds"] = [0]
+    config["methods"] = {
+        "mlp_ft": {"kind": "mlp_ft"},
+        "lpft": {"kind": "lpft", "probe_c": [0.1, 1.0]},
+        "projectcls": {"kind": "projectcls"},
+        "clsprompt": {"kind": "clsprompt"},
+        "mvp": {"kind": "mvp"},
+        "mlp_ft_adv": {"kind": "mlp_ft", "adv": {"norm": "l2", "epsilon": 1.0}},
+        "mvp_adv": {"kind": "mvp", "adv": {"norm": "linf", "epsilon": 0.01}},
+        "untrained_mvp": {"kind": "mvp", "untrained": True},
+    }
+    for attack in config["attacks"].values():
+        attack["num_examples"] = 6
+    (repo / "config" / "methods.yaml").write_text(yaml.safe_dump(config))
+    result = _snakemake(repo, "--cores", "2", "--configfile", "config/methods.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    table = pd.read_csv(repo / "results" / "tables" / "main.csv")
+    assert list(table.method) == list(config["methods"])
+    assert table[["clean_mean", "textfooler_robust_mean", "textbugger_robust_mean"]].notna().all().all()
+    run = repo / "results" / "runs" / "sst2" / "tiny-roberta"
+    assert "probe" in json.loads((run / "lpft" / "seed-0" / "metrics.json").read_text())
+    assert json.loads((run / "mvp_adv" / "seed-0" / "model" / "method.json").read_text())["adv"]["norm"] == "linf"

@@ -23,8 +23,8 @@ import yaml
 from .tasks import TASKS
 from .templates import PromptError, parse_template
 
-METHOD_KINDS = ("mlp_ft", "mvp")
-PROMPT_KINDS = ("mvp",)
+METHOD_KINDS = ("mlp_ft", "projectcls", "lpft", "clsprompt", "mvp")
+PROMPT_KINDS = ("mvp", "clsprompt")  # kinds with a verbalizer
 
 
 class ConfigError(ValueError):
@@ -47,9 +47,16 @@ def prompts_for(config: dict[str, Any], dataset: str, method: str) -> dict[str, 
     m = config["methods"][method]
     path = m.get("prompts", {}).get(dataset) if isinstance(m.get("prompts"), dict) else None
     data = _read_prompts(path or config["datasets"][dataset]["prompts"])
-    templates = m.get("templates", data["templates"])
+    templates = list(m.get("templates", data["templates"]))
+    if "template_indices" in m:
+        bad = [i for i in m["template_indices"] if not 0 <= i < len(templates)]
+        if bad:
+            raise ConfigError(f"template_indices {bad} are outside 0..{len(templates) - 1}")
+        templates = [templates[i] for i in m["template_indices"]]
+    if m["kind"] == "clsprompt":
+        templates = []  # read at the start token, no template
     verbalizer = m.get("verbalizer", data["verbalizer"])
-    return {"templates": list(templates), "verbalizer": [list(map(str, ws)) for ws in verbalizer]}
+    return {"templates": templates, "verbalizer": [list(map(str, ws)) for ws in verbalizer]}
 
 
 class _DuplicateKeyLoader(yaml.SafeLoader):
@@ -104,7 +111,7 @@ def check(config: dict[str, Any]) -> None:
                     parse_template(t)
                 except PromptError as err:
                     errors.append(f"methods.{method} on datasets.{name}: {err}")
-            if not p["templates"]:
+            if not p["templates"] and m["kind"] == "mvp":
                 errors.append(f"methods.{method} on datasets.{name}: no templates")
             if len(p["verbalizer"]) != task.num_labels:
                 errors.append(
@@ -164,7 +171,7 @@ def check_verbalizers(config: dict[str, Any], backbone: str, backbone_dir: str |
             p = prompts_for(config, dataset, method)
             try:
                 label_word_ids(tokenizer, p["verbalizer"], backbone)
-                longest = max(len(encode_template(tokenizer, parse_template(t)).ids) for t in p["templates"])
+                longest = max((len(encode_template(tokenizer, parse_template(t)).ids) for t in p["templates"]), default=0)
                 if longest > config["training"]["prompt_reserve"]:
                     errors.append(
                         f"methods.{method} on datasets.{dataset}: a template is {longest} tokens, more than "
@@ -212,7 +219,8 @@ def tokenize_spec(config: dict[str, Any], dataset: str, backbone: str) -> dict[s
 
 def method_spec(config: dict[str, Any], dataset: str, method: str) -> dict[str, Any]:
     m = dict(config["methods"][method])
-    m.pop("prompts", None)
+    for key in ("prompts", "template_indices", "training"):
+        m.pop(key, None)
     spec = {"name": method, **m}
     if m["kind"] in PROMPT_KINDS:
         spec.update(prompts_for(config, dataset, method))

@@ -133,6 +133,33 @@ def _corpus_lines(corpus: list[str]) -> list[str]:
     return lines
 
 
+BACKBONE_BUILDERS = ("tiny_roberta", "tiny_bert", "tiny_gpt2")
+
+
+def _tokenizer(builder: str, lines: list[str], vocab_size: int, max_positions: int, workdir: Path):
+    """Train a small tokenizer of the family the builder stands in for."""
+    from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer
+    from transformers import BertTokenizerFast, GPT2TokenizerFast, RobertaTokenizerFast
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    if builder == "tiny_bert":
+        wp = BertWordPieceTokenizer(lowercase=True)
+        wp.train_from_iterator(lines, vocab_size=vocab_size, min_frequency=2)
+        wp.save_model(str(workdir))
+        return BertTokenizerFast(vocab_file=str(workdir / "vocab.txt"), do_lower_case=True, model_max_length=max_positions)
+    bpe = ByteLevelBPETokenizer()
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] if builder == "tiny_roberta" else ["<|endoftext|>"]
+    bpe.train_from_iterator(lines, vocab_size=vocab_size, min_frequency=2, special_tokens=specials)
+    bpe.save_model(str(workdir))
+    files = {"vocab_file": str(workdir / "vocab.json"), "merges_file": str(workdir / "merges.txt")}
+    if builder == "tiny_roberta":
+        return RobertaTokenizerFast(**files, model_max_length=max_positions - 2)
+    tok = GPT2TokenizerFast(**files, model_max_length=max_positions)
+    # GPT-2 has neither padding nor a mask token: add them, as the paper's code does.
+    tok.add_special_tokens({"pad_token": "<|pad|>", "mask_token": "<|mask|>"})
+    return tok
+
+
 def build_backbone(
     builder: str,
     out_dir: str | Path,
@@ -145,44 +172,52 @@ def build_backbone(
     max_positions: int = 160,
     pretrain_steps: int = 200,
 ) -> None:
-    """A tiny RoBERTa: byte-level BPE trained on the corpus, a small config, brief MLM pretraining.
+    """A tiny RoBERTa, BERT or GPT-2: a tokenizer trained on the corpus, a small config,
+    and brief (masked or causal) LM pretraining.
 
-    The short masked-LM pretraining gives the LM head something to say, so prompt methods
-    start from a backbone that, like roberta-base, already predicts words at a mask.
+    The short pretraining gives the LM head something to say, so prompt methods start from
+    a backbone that, like the real ones, already predicts words at a mask.
     """
-    if builder != "tiny_roberta":
-        raise ValueError(f"unknown backbone builder {builder!r}; known builders: tiny_roberta")
+    if builder not in BACKBONE_BUILDERS:
+        raise ValueError(f"unknown backbone builder {builder!r}; known builders: {list(BACKBONE_BUILDERS)}")
+    import shutil
+
     import torch
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import DataCollatorForLanguageModeling, RobertaConfig, RobertaForMaskedLM, RobertaTokenizerFast
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        DataCollatorForLanguageModeling,
+        GPT2Config,
+        GPT2LMHeadModel,
+        RobertaConfig,
+        RobertaForMaskedLM,
+    )
 
     out = Path(out_dir)
     lines = _corpus_lines(corpus)
-    bpe = ByteLevelBPETokenizer()
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    bpe.train_from_iterator(lines, vocab_size=vocab_size, min_frequency=2, special_tokens=specials)
-    tok_dir = out / "_bpe"
-    tok_dir.mkdir(parents=True, exist_ok=True)
-    bpe.save_model(str(tok_dir))
-    tokenizer = RobertaTokenizerFast(
-        vocab_file=str(tok_dir / "vocab.json"), merges_file=str(tok_dir / "merges.txt"), model_max_length=max_positions - 2
-    )
-    config = RobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=4 * hidden_size,
-        max_position_embeddings=max_positions,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        type_vocab_size=1,
-    )
+    tokenizer = _tokenizer(builder, lines, vocab_size, max_positions, out / "_tok")
+    shutil.rmtree(out / "_tok")
     torch.manual_seed(seed)
-    model = RobertaForMaskedLM(config)
+    common = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id}
+    if builder == "tiny_roberta":
+        config = RobertaConfig(
+            **common, hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
+            intermediate_size=4 * hidden_size, max_position_embeddings=max_positions,
+            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
+        )
+        model = RobertaForMaskedLM(config)
+    elif builder == "tiny_bert":
+        config = BertConfig(
+            **common, hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
+            intermediate_size=4 * hidden_size, max_position_embeddings=max_positions,
+        )
+        model = BertForMaskedLM(config)
+    else:
+        config = GPT2Config(**common, n_embd=hidden_size, n_layer=num_layers, n_head=num_heads, n_positions=max_positions,
+                            bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
+        model = GPT2LMHeadModel(config)
     if pretrain_steps > 0:
-        collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+        collator = DataCollatorForLanguageModeling(tokenizer, mlm=builder != "tiny_gpt2", mlm_probability=0.15)
         enc = tokenizer(lines, truncation=True, max_length=64)["input_ids"]
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         gen = random.Random(seed)
@@ -194,9 +229,6 @@ def build_backbone(
             opt.step()
             opt.zero_grad()
         model.eval()
-    for f in tok_dir.iterdir():
-        f.unlink()
-    tok_dir.rmdir()
     tokenizer.save_pretrained(out)
     model.save_pretrained(out, safe_serialization=True)
 

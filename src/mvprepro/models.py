@@ -1,17 +1,27 @@
-"""The methods behind one interface: text ids in, class scores out.
+"""The methods behind one interface: token ids in, class scores out.
 
-* ``mlp_ft``: the backbone's standard sequence-classification head
-  (dense -> tanh -> out_proj on the start token).
-* ``mvp``: every input is expanded into one sequence per prompt template; the masked-LM
-  head scores the verbalizer's label words at the template's mask; class score = max (or
-  mean) over the class's label words, then mean (or max) over templates.
+Kinds (selected by ``methods.<name>.kind``; ``untrained: true`` starts any of them from a
+randomly initialised backbone of the same architecture):
 
-The MVP head applies the LM head's transform only at mask positions and projects only onto
-the label words' rows of the output embedding: the same numbers as the full-vocabulary
-logits at every position (a test checks this), at a fraction of the cost.
+* ``mlp_ft``: the backbone's standard sequence-classification head (for RoBERTa:
+  dense -> tanh -> out_proj on the start token).
+* ``projectcls``: tanh(start token) -> dropout -> out_proj, i.e. the MLP head without its
+  dense layer.
+* ``lpft``: the ``projectcls`` head initialised from a logistic-regression probe fitted on
+  frozen features (see :mod:`mvprepro.probe`), then everything fine-tuned.
+* ``clsprompt``: the masked-LM head's scores for the label words, read at the start token,
+  with no template.
+* ``mvp``: every input is expanded into one sequence per prompt template; the LM head scores
+  the label words at the template's mask (for a causal LM such as GPT-2, at the position
+  before the mask); class score = max (or mean) over a class's label words, then mean (or
+  max) over templates.
 
-Models are saved with ``save_pretrained(safe_serialization=True)`` (safetensors) next to a
-``method.json`` describing the method, and loaded back without ``trust_remote_code``.
+The prompt heads apply the LM head's transform only at the read-out positions and project
+only onto the label words' rows of the output embedding: the same numbers as the
+full-vocabulary logits at every position (a test checks this), at a fraction of the cost.
+
+Models are saved with ``save_pretrained(safe_serialization=True)`` next to a ``method.json``
+(and ``head.safetensors`` for heads of our own), and loaded without ``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -22,8 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
     AutoModelForMaskedLM,
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -31,11 +45,26 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 from transformers.activations import get_activation
+from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 from . import prompts
 
 METHOD_FILE = "method.json"
-KINDS = ("mlp_ft", "mvp")
+HEAD_FILE = "head.safetensors"
+KINDS = ("mlp_ft", "projectcls", "lpft", "clsprompt", "mvp")
+
+
+def is_masked_lm(config: Any) -> bool:
+    """Masked LMs (RoBERTa, BERT) read prompts at the mask; others (GPT-2) are causal."""
+    return config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
+def special_token_counts(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
+    """How many special tokens the tokenizer puts before and after a text (GPT-2: none)."""
+    probe = tokenizer("a", add_special_tokens=True)["input_ids"]
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    start = probe.index(plain[0]) if plain and plain[0] in probe else 0
+    return start, len(probe) - start - len(plain)
 
 
 class MethodModel(nn.Module):
@@ -50,6 +79,7 @@ class MethodModel(nn.Module):
         self.spec = spec
         self.num_labels = int(spec["num_labels"])
         self.max_length = int(spec["max_length"])
+        self.specials = special_token_counts(tokenizer)
 
     @property
     def device(self) -> torch.device:
@@ -59,110 +89,217 @@ class MethodModel(nn.Module):
         ids, att = prompts.pad(input_ids, self.tokenizer.pad_token_id)
         return {"input_ids": ids, "attention_mask": att}
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any) -> torch.Tensor:
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Input embeddings: the space in which adversarial training perturbs inputs."""
+        return self.hf.get_input_embeddings()(input_ids)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        **extra: Any,
+    ) -> torch.Tensor:
         raise NotImplementedError
+
+    def extra_modules(self) -> dict[str, nn.Module]:
+        """Modules of our own (not part of the Hugging Face model), saved to head.safetensors."""
+        return {}
 
     def save(self, out_dir: str | Path) -> None:
         out = Path(out_dir)
         self.hf.save_pretrained(out, safe_serialization=True)
         self.tokenizer.save_pretrained(out)
+        extra = {f"{n}.{k}": v.detach().cpu().contiguous() for n, m in self.extra_modules().items() for k, v in m.state_dict().items()}
+        if extra:
+            save_file(extra, str(out / HEAD_FILE))
         (out / METHOD_FILE).write_text(json.dumps(self.spec, indent=2, sort_keys=True) + "\n")
+
+    def load_extra(self, model_dir: Path) -> None:
+        if not self.extra_modules():
+            return
+        state = load_file(str(model_dir / HEAD_FILE))
+        for name, module in self.extra_modules().items():
+            module.load_state_dict({k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")})
 
 
 class SequenceClassifier(MethodModel):
-    kind = "mlp_ft"
+    """``mlp_ft``: the architecture's own classification head."""
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any) -> torch.Tensor:
-        return self.hf(input_ids=input_ids, attention_mask=attention_mask).logits
+    kind = "mlp_ft"
+    auto_class = AutoModelForSequenceClassification
+
+    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, **_: Any) -> torch.Tensor:
+        return self.hf(input_ids=None if inputs_embeds is not None else input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits
+
+
+class ProjectClsHead(nn.Module):
+    """tanh -> dropout -> out_proj: the classification head with its dense layer removed."""
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden_size, num_labels)
+
+    def features(self, pooled: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(pooled)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.out_proj(self.dropout(self.features(pooled)))
+
+
+class ProjectionClassifier(MethodModel):
+    """``projectcls`` and ``lpft``: our own head on the encoder's start-token state."""
+
+    kind = "projectcls"
+    auto_class = AutoModel
+
+    def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
+        super().__init__(hf_model, tokenizer, spec)
+        config = hf_model.config
+        dropout = getattr(config, "hidden_dropout_prob", None) or getattr(config, "resid_pdrop", 0.1)
+        self.head = ProjectClsHead(config.hidden_size, self.num_labels, float(dropout))
+
+    def extra_modules(self) -> dict[str, nn.Module]:
+        return {"head": self.head}
+
+    def pooled(self, input_ids=None, attention_mask=None, inputs_embeds=None) -> torch.Tensor:
+        """The start token's final hidden state (the last real token for models without one)."""
+        out = self.hf(input_ids=None if inputs_embeds is not None else input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+        hidden = out.last_hidden_state
+        if self.specials[0] > 0:
+            return hidden[:, 0]
+        last = attention_mask.sum(1) - 1
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+
+    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, **_: Any) -> torch.Tensor:
+        return self.head(self.pooled(input_ids, attention_mask, inputs_embeds))
+
+
+class LinearProbeClassifier(ProjectionClassifier):
+    kind = "lpft"
 
 
 class PromptClassifier(MethodModel):
+    """``mvp`` (templates) and ``clsprompt`` (no template, read at the start token)."""
+
     kind = "mvp"
 
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__(hf_model, tokenizer, spec)
-        templates = [prompts.parse_template(t) for t in spec["templates"]]
-        if not templates:
-            raise prompts.PromptError(f"method {spec.get('name')!r}: MVP needs at least one template")
+        self.causal = not is_masked_lm(hf_model.config)
+        templates = [prompts.parse_template(t) for t in spec.get("templates", [])]
         self.templates = [prompts.encode_template(tokenizer, t) for t in templates]
-        longest = max(len(t.ids) for t in self.templates)
+        if spec["kind"] == "mvp" and not templates:
+            raise prompts.PromptError(f"method {spec.get('name')!r}: MVP needs at least one template")
+        if spec["kind"] == "clsprompt":
+            if self.templates or self.specials[0] == 0:
+                raise prompts.PromptError("clsprompt reads the start token: it takes no templates and needs a backbone with one")
+        longest = max((len(t.ids) for t in self.templates), default=0)
         if longest > int(spec["prompt_reserve"]):
             raise prompts.PromptError(
-                f"a template is {longest} tokens long but training.prompt_reserve is "
-                f"{spec['prompt_reserve']}; raise prompt_reserve"
+                f"a template is {longest} tokens long but training.prompt_reserve is {spec['prompt_reserve']}; raise prompt_reserve"
             )
-        word_ids, word_classes = prompts.label_word_ids(tokenizer, spec["verbalizer"], spec.get("backbone", "backbone"))
+        if self.causal and any(t.placement == "front" and t.mask_offset == 0 and self.specials[0] == 0 for t in self.templates):
+            raise prompts.PromptError("a causal LM predicts the mask from the tokens before it: a template cannot start with [MASK]")
         if len(spec["verbalizer"]) != self.num_labels:
-            raise prompts.PromptError(
-                f"the verbalizer has {len(spec['verbalizer'])} classes but the dataset has {self.num_labels}"
-            )
+            raise prompts.PromptError(f"the verbalizer has {len(spec['verbalizer'])} classes but the dataset has {self.num_labels}")
+        word_ids, word_classes = prompts.label_word_ids(tokenizer, spec["verbalizer"], spec.get("backbone", "backbone"))
         self.register_buffer("word_ids", torch.tensor(word_ids, dtype=torch.long), persistent=False)
         self.register_buffer("word_classes", torch.tensor(word_classes, dtype=torch.long), persistent=False)
         self.pool_words = spec.get("pool_label_words", "max")
         self.pool_templates = spec.get("pool_templates", "mean")
-        self._transform = _mlm_transform(hf_model)
+        self._transform = _lm_transform(hf_model)
 
     @property
     def num_templates(self) -> int:
-        return len(self.templates)
+        return max(len(self.templates), 1)
 
     def collate(self, input_ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
-        rows, masks = prompts.insert_templates(input_ids, self.templates, self.max_length)
+        if not self.templates:  # clsprompt: read at the start token
+            ids, att = prompts.pad(input_ids, self.tokenizer.pad_token_id)
+            return {"input_ids": ids, "attention_mask": att, "mask_index": torch.zeros(len(input_ids), dtype=torch.long)}
+        rows, masks = prompts.insert_templates(input_ids, self.templates, self.max_length, self.specials)
         ids, att = prompts.pad(rows, self.tokenizer.pad_token_id)
         return {"input_ids": ids, "attention_mask": att, "mask_index": torch.tensor(masks, dtype=torch.long)}
 
-    def label_word_scores(self, hidden_at_mask: torch.Tensor) -> torch.Tensor:
-        """MLM scores of the label words only, from hidden states at the masks [N, H] -> [N, W]."""
+    def label_word_scores(self, hidden: torch.Tensor) -> torch.Tensor:
+        """LM scores of the label words only, from hidden states at the read-out [N, H] -> [N, W]."""
         decoder = self.hf.get_output_embeddings()
-        if self._transform is None:  # unknown head layout: full vocabulary, mask rows only
-            return self.hf_lm_head(hidden_at_mask)[:, self.word_ids]
-        h = self._transform(hidden_at_mask)
-        weight = decoder.weight[self.word_ids]
-        bias = decoder.bias[self.word_ids] if decoder.bias is not None else None
-        return nn.functional.linear(h, weight, bias)
+        if self._transform is None:  # unknown head layout: full vocabulary, read-out rows only
+            return decoder(hidden)[:, self.word_ids]
+        h = self._transform(hidden)
+        bias = decoder.bias[self.word_ids] if getattr(decoder, "bias", None) is not None else None
+        return nn.functional.linear(h, decoder.weight[self.word_ids], bias)
 
-    def hf_lm_head(self, hidden: torch.Tensor) -> torch.Tensor:
-        head = getattr(self.hf, "lm_head", None) or self.hf.cls
-        return head(hidden)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mask_index: torch.Tensor | None = None, **_: Any) -> torch.Tensor:
+    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, mask_index=None, **_: Any) -> torch.Tensor:
         if mask_index is None:
-            raise ValueError("MVP needs mask_index; build batches with collate()")
-        hidden = self.hf.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            raise ValueError("prompt methods need mask_index; build batches with collate()")
+        out = self.hf.base_model(input_ids=None if inputs_embeds is not None else input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+        hidden = out.last_hidden_state
+        read = mask_index.to(hidden.device) - (1 if self.causal else 0)  # a causal LM predicts the next token
         rows = torch.arange(hidden.shape[0], device=hidden.device)
-        at_mask = hidden[rows, mask_index.to(hidden.device)]
-        words = self.label_word_scores(at_mask)
+        words = self.label_word_scores(hidden[rows, read])
         classes = prompts.pool_label_words(words, self.word_classes, self.num_labels, self.pool_words)
         return prompts.pool_templates(classes, self.num_templates, self.pool_templates)
 
 
-def _mlm_transform(model: PreTrainedModel):
+class ClsPromptClassifier(PromptClassifier):
+    kind = "clsprompt"
+
+
+def _lm_transform(model: PreTrainedModel):
     """The LM head minus its vocabulary projection, for the head layouts we know."""
     head = getattr(model, "lm_head", None)
     if head is not None and all(hasattr(head, a) for a in ("dense", "layer_norm", "decoder")):
         act = get_activation("gelu")
-        return lambda h: head.layer_norm(act(head.dense(h)))  # RoBERTa-style
+        return lambda h: head.layer_norm(act(head.dense(h)))  # RoBERTa
     cls = getattr(model, "cls", None)
     if cls is not None and hasattr(cls, "predictions"):
-        return cls.predictions.transform  # BERT-style
+        return cls.predictions.transform  # BERT
+    if isinstance(head, nn.Linear):
+        return lambda h: h  # GPT-2: the LM head is the (tied) projection alone
     return None
 
 
-MODEL_CLASSES: dict[str, type[MethodModel]] = {"mlp_ft": SequenceClassifier, "mvp": PromptClassifier}
+MODEL_CLASSES: dict[str, type[MethodModel]] = {
+    "mlp_ft": SequenceClassifier,
+    "projectcls": ProjectionClassifier,
+    "lpft": LinearProbeClassifier,
+    "clsprompt": ClsPromptClassifier,
+    "mvp": PromptClassifier,
+}
+
+
+def _auto_class(kind: str, config: Any):
+    if kind in ("mlp_ft",):
+        return AutoModelForSequenceClassification
+    if kind in ("projectcls", "lpft"):
+        return AutoModel
+    return AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
 
 
 def build(backbone_dir: str | Path, spec: dict[str, Any]) -> MethodModel:
-    """Create a method's model from the pretrained backbone (new heads are seeded by the caller)."""
+    """Create a method's model from the backbone; ``untrained`` gives random weights instead.
+
+    New parameters (heads, or everything when untrained) come from torch's global generator,
+    which the caller seeds.
+    """
     kind = spec["kind"]
     if kind not in MODEL_CLASSES:
         raise ValueError(f"unknown method kind {kind!r}; known kinds: {list(MODEL_CLASSES)}")
     tokenizer = AutoTokenizer.from_pretrained(backbone_dir, trust_remote_code=False)
-    if kind == "mlp_ft":
-        hf = AutoModelForSequenceClassification.from_pretrained(
-            backbone_dir, num_labels=int(spec["num_labels"]), trust_remote_code=False
-        )
+    config = AutoConfig.from_pretrained(backbone_dir, trust_remote_code=False)
+    auto = _auto_class(kind, config)
+    kwargs: dict[str, Any] = {"num_labels": int(spec["num_labels"])} if kind == "mlp_ft" else {}
+    if spec.get("untrained"):
+        for key, value in kwargs.items():
+            setattr(config, key, value)
+        hf = auto.from_config(config, trust_remote_code=False)
     else:
-        hf = AutoModelForMaskedLM.from_pretrained(backbone_dir, trust_remote_code=False)
+        hf = auto.from_pretrained(backbone_dir, trust_remote_code=False, **kwargs)
+    if getattr(hf.config, "pad_token_id", None) is None:
+        hf.config.pad_token_id = tokenizer.pad_token_id
     return MODEL_CLASSES[kind](hf, tokenizer, spec)
 
 
@@ -171,8 +308,9 @@ def load(model_dir: str | Path) -> MethodModel:
     model_dir = Path(model_dir)
     spec = json.loads((model_dir / METHOD_FILE).read_text())
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-    auto = AutoModelForSequenceClassification if spec["kind"] == "mlp_ft" else AutoModelForMaskedLM
-    hf = auto.from_pretrained(model_dir, use_safetensors=True, trust_remote_code=False)
+    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=False)
+    hf = _auto_class(spec["kind"], config).from_pretrained(model_dir, use_safetensors=True, trust_remote_code=False)
     model = MODEL_CLASSES[spec["kind"]](hf, tokenizer, spec)
+    model.load_extra(model_dir)
     model.eval()
     return model

@@ -73,28 +73,33 @@ def insert_templates(
     input_ids: Sequence[Sequence[int]],
     templates: Sequence[EncodedTemplate],
     max_length: int,
+    specials: tuple[int, int] = (1, 1),
 ) -> tuple[list[list[int]], list[int]]:
     """Expand each input into one sequence per template.
 
-    Returns the sequences, example-major (the templates of example i are rows
-    ``i*T .. i*T+T-1``), and the position of the mask token in each. The template's position
-    is tracked rather than searched for, so a literal mask string in the input text cannot
-    be mistaken for the prompt's mask. Inputs longer than the room left are cut from the end
-    of the text (the start and end special tokens are kept).
+    ``specials`` is how many special tokens each input starts and ends with (``<s>``/``</s>``
+    for RoBERTa, ``[CLS]``/``[SEP]`` for BERT, none for GPT-2); templates go between them
+    and the text. Returns the sequences, example-major (the templates of example i are rows
+    ``i*T .. i*T+T-1``), and the position of the mask token in each. The mask's position is
+    tracked rather than searched for, so a literal mask string in the input text cannot be
+    mistaken for the prompt's mask. Inputs longer than the room left are cut from the end of
+    the text; the special tokens are kept.
     """
+    n_start, n_end = specials
     rows: list[list[int]] = []
     masks: list[int] = []
     for ids in input_ids:
-        start, body, end = ids[0], list(ids[1:-1]), ids[-1]
+        ids = list(ids)
+        start, body, end = ids[:n_start], ids[n_start : len(ids) - n_end], ids[len(ids) - n_end :]
         for tpl in templates:
-            room = max_length - 2 - len(tpl.ids)
+            room = max_length - n_start - n_end - len(tpl.ids)
             text = body[:room]
             if tpl.placement == "front":
-                rows.append([start, *tpl.ids, *text, end])
-                masks.append(1 + tpl.mask_offset)
+                rows.append([*start, *tpl.ids, *text, *end])
+                masks.append(n_start + tpl.mask_offset)
             else:
-                rows.append([start, *text, *tpl.ids, end])
-                masks.append(1 + len(text) + tpl.mask_offset)
+                rows.append([*start, *text, *tpl.ids, *end])
+                masks.append(n_start + len(text) + tpl.mask_offset)
     return rows, masks
 
 

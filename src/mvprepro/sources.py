@@ -68,12 +68,15 @@ def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str) -> Non
 
 
 def fetch_backbone(source: dict[str, Any], out_dir: str | Path, name: str, corpus: list[str] | None = None) -> None:
-    """Materialise a backbone (tokenizer + masked-LM weights, safetensors) in ``out_dir``.
+    """Materialise a backbone (tokenizer + LM weights, safetensors) in ``out_dir``.
 
-    The masked-LM checkpoint is what every method starts from: classification heads are
-    created fresh on top of its encoder, prompt methods reuse its LM head.
+    The LM checkpoint (masked for RoBERTa/BERT, causal for GPT-2) is what every method
+    starts from: classification heads are created fresh on top of its encoder, prompt
+    methods reuse its LM head.
     """
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    from .models import is_masked_lm
 
     kind = _source_kind(source, f"backbones.{name}.source")
     with atomic_directory(out_dir) as tmp:
@@ -83,7 +86,19 @@ def fetch_backbone(source: dict[str, Any], out_dir: str | Path, name: str, corpu
                 raise SourceError(f"backbones.{name}.source.path {ref!r} does not exist")
             revision = source.get("revision")
             tokenizer = AutoTokenizer.from_pretrained(ref, revision=revision, trust_remote_code=False)
-            model = AutoModelForMaskedLM.from_pretrained(ref, revision=revision, trust_remote_code=False)
+            config = AutoConfig.from_pretrained(ref, revision=revision, trust_remote_code=False)
+            auto = AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
+            model = auto.from_pretrained(ref, revision=revision, trust_remote_code=False)
+            # Causal LMs such as GPT-2 have no padding and no mask token; prompts need both.
+            added = {}
+            if tokenizer.pad_token is None:
+                added["pad_token"] = "<|pad|>"
+            if tokenizer.mask_token is None:
+                added["mask_token"] = "<|mask|>"
+            if added:
+                tokenizer.add_special_tokens(added)
+                model.resize_token_embeddings(len(tokenizer))
+            model.config.pad_token_id = tokenizer.pad_token_id
             tokenizer.save_pretrained(tmp)
             model.save_pretrained(tmp, safe_serialization=True)
         else:

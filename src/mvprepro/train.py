@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, models
+from . import adversarial, checkpoint, models, probe
 from .fileio import atomic_directory, run_info, write_json_atomic
 
 
@@ -115,6 +115,11 @@ def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) 
     restored = checkpoint.load(ckpt_path, spec, model, optimizer, scheduler, order_rng)
     if restored is not None:
         counters, best_state = restored
+    elif method_spec["kind"] == "lpft":
+        grid = method_spec.get("probe_c") or probe.DEFAULT_C
+        counters["probe"] = probe.fit_and_init(model, (train_ids, train_y), (val_ids, val_y), grid, seed)
+        print(f"linear probe: {counters['probe']}", flush=True)
+    adv = method_spec.get("adv")
 
     history: list[dict[str, Any]] = counters["history"]
     step, stop = counters["step"], counters["stop"]
@@ -127,9 +132,12 @@ def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) 
         progress = tqdm(_batches(train_ids, train_y, batch_size, order), total=steps_per_epoch, desc=f"epoch {epoch}", mininterval=10)
         for ids, labels in progress:
             batch = {k: v.to(device) for k, v in model.collate(ids).items()}
+            labels = labels.to(device)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                logits = model(**batch)
-            loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(device))
+                if adv:
+                    loss = adversarial.adversarial_loss(model, batch, labels, adv)
+                else:
+                    loss = torch.nn.functional.cross_entropy(model(**batch).float(), labels)
             loss.backward()
             optimizer.step()
             scheduler.step()
@@ -168,6 +176,7 @@ def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) 
             "train_examples": len(train_ids),
             "history": history,
             "seed": seed,
+            **({"probe": counters["probe"]} if "probe" in counters else {}),
         },
     )
     checkpoint.remove(ckpt_path)
