@@ -156,7 +156,7 @@ def test_undefined_dataset_references(demo):
     demo["backbones"]["tiny-roberta"]["source"]["corpus_datasets"] = ["sst2", "imdb"]
     demo["methods"]["mvp"]["prompts"] = {"sst-2": "config/prompts/sst2.yaml"}
     msg = _semantic_error(demo)
-    assert "attacks.textfooler.max_words_perturbed: dataset 'agnews' is not defined in datasets" in msg
+    assert "attacks.textfooler.max_words_perturbed: 'agnews' is not a task" in msg
     assert "backbones.tiny-roberta.source.corpus_datasets: dataset 'imdb' is not defined in datasets" in msg
     assert "methods.mvp.prompts: dataset 'sst-2' is not defined in datasets" in msg
 

@@ -287,3 +287,32 @@ def test_checkpoint_of_another_spec_is_ignored(stages, tmp_path, monkeypatch):
     changed = {**spec, "training": {**spec["training"], "max_epochs": 2}}
     train(changed, tmp_path / "model", tmp_path / "metrics.json")
     assert epochs_run == [1, 2]
+
+
+def test_length_grouped_batches_cover_each_example_once():
+    import random
+
+    from mvprepro.train import epoch_batches
+
+    lengths = [random.Random(i).randrange(5, 100) for i in range(1000)]
+    plain = epoch_batches(lengths, 8, random.Random(0), False)
+    grouped = epoch_batches(lengths, 8, random.Random(0), True)
+    for batches in (plain, grouped):
+        assert sorted(i for b in batches for i in b) == list(range(1000))
+        assert all(len(b) == 8 for b in batches)
+    padding = lambda bs: sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)  # noqa: E731
+    assert padding(grouped) < padding(plain) / 5
+
+
+def test_gradient_accumulation_counts_optimizer_steps(stages, tmp_path):
+    """Batches of 8 accumulated twice take as many optimizer steps as batches of 16.
+
+    (Their updates differ only through dropout masks and padding, so they are not compared.)
+    """
+    spec = stages["sst2"]["spec"]
+    big = {**spec, "training": {**spec["training"], "batch_size": 16, "grad_accumulation": 1, "max_epochs": 1}}
+    acc = {**spec, "training": {**spec["training"], "batch_size": 8, "grad_accumulation": 2, "max_epochs": 1}}
+    train(big, tmp_path / "a", tmp_path / "a.json")
+    train(acc, tmp_path / "b", tmp_path / "b.json")
+    a, b = fileio.read_json(tmp_path / "a.json"), fileio.read_json(tmp_path / "b.json")
+    assert a["steps"] == b["steps"]  # same number of optimizer steps per epoch

@@ -146,3 +146,19 @@ def test_save_and_load_roundtrip_uses_safetensors(tiny_backbone, tokenizer, tmp_
     ids = tokenizer(["a lovely story"])["input_ids"]
     with torch.no_grad():
         torch.testing.assert_close(model(**model.collate(ids)), loaded(**loaded.collate(ids)))
+
+
+@pytest.mark.parametrize("specials", [(1, 1), (0, 0)])
+def test_batched_insertion_equals_the_reference(tokenizer, specials):
+    import random
+
+    rng = random.Random(0)
+    encoded = [prompts.encode_template(tokenizer, parse_template(t)) for t in SST2_TEMPLATES]
+    inputs = [[rng.randrange(5, 900) for _ in range(rng.randrange(2, 50))] for _ in range(40)]
+    for max_length in (24, 40, 200):
+        rows, masks = prompts.insert_templates(inputs, encoded, max_length, specials)
+        padded, att = prompts.pad(inputs, tokenizer.pad_token_id)
+        ids, mask_att, mask_idx = prompts.insert_templates_batched(padded, att.sum(1), encoded, max_length, specials, tokenizer.pad_token_id)
+        ref_ids, ref_att = prompts.pad(rows, tokenizer.pad_token_id)
+        assert torch.equal(ids, ref_ids) and torch.equal(mask_att, ref_att)
+        assert mask_idx.tolist() == masks

@@ -129,6 +129,12 @@ def test_demo_reports_disabled_constraints_and_records(demo_run):
     assert (demo_run / "results" / "benchmarks" / "train" / "boolq" / "tiny-roberta" / "mvp" / "seed-0.tsv").exists()
 
 
+def test_demo_cost_table_lists_every_train_and_attack_job(demo_run):
+    costs = pd.read_csv(demo_run / "results" / "tables" / "costs.csv")
+    assert (costs.rule == "train").sum() == 12 and (costs.rule == "attack").sum() == 24
+    assert (costs.seconds > 0).all() and (costs.max_rss_mb > 0).all()
+
+
 def test_finished_demo_plans_nothing(demo_run):
     result = _snakemake(demo_run, "-n", "--cores", "1", "--configfile", "config/demo.yaml")
     assert result.returncode == 0
@@ -166,15 +172,15 @@ def test_changing_mvp_templates_reruns_only_mvp(demo_run):
     path = _edited_config(demo_run, lambda c: c["methods"]["mvp"].update(templates=["[SEP] It was [MASK]"]))
     jobs = _planned_jobs(demo_run, path)
     rules = {r for r, _ in jobs}
-    assert rules == {"train", "evaluate", "attack", "merge_attack", "aggregate", "all"}
-    assert all("method=mvp" in w for r, w in jobs if r not in ("aggregate", "all"))
+    assert rules == {"train", "evaluate", "attack", "merge_attack", "aggregate", "costs", "all"}
+    assert all("method=mvp" in w for r, w in jobs if r not in ("aggregate", "costs", "all"))
     assert len([1 for r, _ in jobs if r == "train"]) == 6  # 3 datasets x 2 seeds
 
 
 def test_changing_one_attack_reruns_only_that_attack(demo_run):
     path = _edited_config(demo_run, lambda c: c["attacks"]["textbugger"].update(max_candidates=3))
     jobs = _planned_jobs(demo_run, path)
-    assert {r for r, _ in jobs} == {"attack", "merge_attack", "aggregate", "all"}
+    assert {r for r, _ in jobs} == {"attack", "merge_attack", "aggregate", "costs", "all"}
     assert all("attack=textbugger" in w for r, w in jobs if r in ("attack", "merge_attack"))
     assert len([1 for r, _ in jobs if r == "attack"]) == 12
 
@@ -182,8 +188,8 @@ def test_changing_one_attack_reruns_only_that_attack(demo_run):
 def test_adding_a_seed_adds_only_that_seed(demo_run):
     path = _edited_config(demo_run, lambda c: c.update(seeds=[0, 1, 2]))
     jobs = _planned_jobs(demo_run, path)
-    assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", "aggregate", "all"}
-    assert all("seed=2" in w for r, w in jobs if r not in ("aggregate", "all"))
+    assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", "aggregate", "costs", "all"}
+    assert all("seed=2" in w for r, w in jobs if r not in ("aggregate", "costs", "all"))
     assert len([1 for r, _ in jobs if r == "train"]) == 6
 
 
@@ -220,7 +226,7 @@ def test_every_method_trains_through_the_same_rules(tmp_path):
     }
     for attack in config["attacks"].values():
         attack["num_examples"] = 6
-    (repo / "config" / "methods.yaml").write_text(yaml.safe_dump(config))
+    (repo / "config" / "methods.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(repo, "--cores", "2", "--configfile", "config/methods.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     table = pd.read_csv(repo / "results" / "tables" / "main.csv")

@@ -78,3 +78,22 @@ def aggregate(spec: dict[str, Any], out_csv: str | Path, out_md: str | Path, out
     write_text_atomic(out_runs, long.to_csv(index=False))
     write_text_atomic(out_csv, table.to_csv(index=False, float_format="%.4f"))
     write_text_atomic(out_md, markdown(table, spec["attacks"]))
+
+
+def cost_table(spec: dict[str, Any], out_csv: str | Path) -> None:
+    """Wall time and peak memory of every train and attack job, from Snakemake's benchmark files.
+
+    Tells where the compute goes (and what a rerun would cost) without reading logs.
+    """
+    rows = []
+    for job in spec["jobs"]:
+        bench = pd.read_csv(job["benchmark"], sep="\t")
+        rows.append(
+            {
+                **{k: v for k, v in job.items() if k != "benchmark"},
+                "seconds": float(bench["s"].iloc[-1]),
+                "max_rss_mb": float(bench["max_rss"].iloc[-1]) if "max_rss" in bench else float("nan"),
+            }
+        )
+    table = pd.DataFrame(rows)
+    write_text_atomic(out_csv, table.to_csv(index=False, float_format="%.2f"))

@@ -84,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--summary-out", required=True)
     s.add_argument("--records-out", required=True)
 
+    s = sub.add_parser("costs", help="per-job wall time and memory from benchmark files")
+    s.add_argument("--spec", type=_spec, required=True)
+    s.add_argument("--out", required=True)
+
     s = sub.add_parser("aggregate", help="build the results tables")
     s.add_argument("--spec", type=_spec, required=True)
     s.add_argument("--csv", required=True)
@@ -93,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # benchmarks have their own options (mvprepro bench --help)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command not in ONLINE_COMMANDS:
         for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
@@ -134,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         from .attack.run import merge
 
         merge(args.shards, args.constraints, args.spec, args.summary_out, args.records_out)
+    elif cmd == "costs":
+        from .aggregate import cost_table
+
+        cost_table(args.spec, args.out)
     elif cmd == "aggregate":
         from .aggregate import aggregate
 

@@ -141,12 +141,12 @@ def check(config: dict[str, Any]) -> None:
         if a["embedding"] not in embeddings:
             errors.append(f"attacks.{name}.embedding: {a['embedding']!r} is not defined in attack_resources.embeddings")
         share = a.get("max_words_perturbed")
-        if isinstance(share, dict):
-            for ds in share:
-                if ds != "default" and ds not in config["datasets"]:
+        if isinstance(share, dict):  # keyed by task, as the paper's limits are per task
+            for key in share:
+                if key != "default" and key not in TASKS:
                     errors.append(
-                        f"attacks.{name}.max_words_perturbed: dataset {ds!r} is not defined in datasets "
-                        "(use 'default' for all others)"
+                        f"attacks.{name}.max_words_perturbed: {key!r} is not a task (use one of "
+                        f"{sorted(TASKS)}, or 'default' for all others)"
                     )
         if a["shards"] > a["num_examples"]:
             errors.append(f"attacks.{name}.shards ({a['shards']}) is larger than num_examples ({a['num_examples']})")
@@ -229,7 +229,20 @@ def method_spec(config: dict[str, Any], dataset: str, method: str) -> dict[str, 
     return spec
 
 
-TRAINING_KEYS = ("lr", "batch_size", "max_epochs", "weight_decay", "patience", "eval_every_steps", "max_length", "prompt_reserve", "max_eval_examples", "device")
+TRAINING_KEYS = (
+    "lr",
+    "batch_size",
+    "grad_accumulation",
+    "group_by_length",
+    "max_epochs",
+    "weight_decay",
+    "patience",
+    "eval_every_steps",
+    "max_length",
+    "prompt_reserve",
+    "max_eval_examples",
+    "device",
+)
 
 
 def train_spec(config: dict[str, Any], dataset: str, backbone: str, method: str, seed: int, paths: dict[str, str]) -> dict[str, Any]:

@@ -219,9 +219,11 @@ class PromptClassifier(MethodModel):
         if not self.templates:  # clsprompt: read at the start token
             ids, att = prompts.pad(input_ids, self.tokenizer.pad_token_id)
             return {"input_ids": ids, "attention_mask": att, "mask_index": torch.zeros(len(input_ids), dtype=torch.long)}
-        rows, masks = prompts.insert_templates(input_ids, self.templates, self.max_length, self.specials)
-        ids, att = prompts.pad(rows, self.tokenizer.pad_token_id)
-        return {"input_ids": ids, "attention_mask": att, "mask_index": torch.tensor(masks, dtype=torch.long)}
+        padded, att = prompts.pad(input_ids, self.tokenizer.pad_token_id)
+        ids, att, masks = prompts.insert_templates_batched(
+            padded, att.sum(1), self.templates, self.max_length, self.specials, self.tokenizer.pad_token_id
+        )
+        return {"input_ids": ids, "attention_mask": att, "mask_index": masks}
 
     def label_word_scores(self, hidden: torch.Tensor) -> torch.Tensor:
         """LM scores of the label words only, from hidden states at the read-out [N, H] -> [N, W]."""

@@ -75,7 +75,7 @@ def insert_templates(
     max_length: int,
     specials: tuple[int, int] = (1, 1),
 ) -> tuple[list[list[int]], list[int]]:
-    """Expand each input into one sequence per template.
+    """Expand each input into one sequence per template (the readable reference version).
 
     ``specials`` is how many special tokens each input starts and ends with (``<s>``/``</s>``
     for RoBERTa, ``[CLS]``/``[SEP]`` for BERT, none for GPT-2); templates go between them
@@ -101,6 +101,63 @@ def insert_templates(
                 rows.append([*start, *text, *tpl.ids, *end])
                 masks.append(n_start + len(text) + tpl.mask_offset)
     return rows, masks
+
+
+def insert_templates_batched(
+    ids: torch.Tensor,
+    lengths: torch.Tensor,
+    templates: Sequence[EncodedTemplate],
+    max_length: int,
+    specials: tuple[int, int],
+    pad_id: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`insert_templates` on a padded batch, with tensor indexing instead of Python loops.
+
+    ``ids`` is [B, L] (padded), ``lengths`` [B]. Returns ids [B*T, W], attention mask
+    [B*T, W] and mask positions [B*T], example-major, padded to the longest row: the same
+    rows as :func:`insert_templates` (a test checks it), at a cost that does not grow with
+    Python-level work per example.
+    """
+    n_start, n_end = specials
+    batch, width_in = ids.shape
+    device = ids.device
+    outs, atts, masks = [], [], []
+    for tpl in templates:
+        t = torch.as_tensor(tpl.ids, dtype=ids.dtype, device=device)
+        k = len(tpl.ids)
+        body_len = (lengths - n_start - n_end).clamp(min=0, max=max_length - n_start - n_end - k)
+        new_len = n_start + k + body_len + n_end
+        p = torch.arange(int(new_len.max()), device=device)[None, :].expand(batch, -1)
+        body_end = (n_start + body_len)[:, None]
+        if tpl.placement == "front":
+            in_tpl = (p >= n_start) & (p < n_start + k)
+            in_body = (p >= n_start + k) & (p < body_end + k)
+            tpl_pos, body_src = p - n_start, p - k
+            tail_start = body_end + k
+            masks.append(torch.full((batch,), n_start + tpl.mask_offset, dtype=torch.long, device=device))
+        else:
+            in_body = (p >= n_start) & (p < body_end)
+            in_tpl = (p >= body_end) & (p < body_end + k)
+            tpl_pos, body_src = p - body_end, p
+            tail_start = body_end + k
+            masks.append((n_start + body_len + tpl.mask_offset).long())
+        in_tail = (p >= tail_start) & (p < new_len[:, None])
+        tail_src = lengths[:, None] - n_end + (p - tail_start)
+        src = torch.where(in_body, body_src, torch.where(in_tail, tail_src, p)).clamp(0, width_in - 1)
+        row = ids.gather(1, src)
+        row = torch.where(in_tpl, t[tpl_pos.clamp(0, max(k - 1, 0))], row)
+        live = p < new_len[:, None]
+        outs.append(torch.where(live, row, torch.full_like(row, pad_id)))
+        atts.append(live.long())
+    width = max(o.shape[1] for o in outs)
+    padded = [nn_pad(o, width, pad_id) for o in outs]
+    att = [nn_pad(a, width, 0) for a in atts]
+    stack = lambda xs: torch.stack(xs, dim=1).reshape(batch * len(templates), *xs[0].shape[1:])  # noqa: E731
+    return stack(padded), stack(att), torch.stack(masks, dim=1).reshape(-1)
+
+
+def nn_pad(x: torch.Tensor, width: int, value: int) -> torch.Tensor:
+    return torch.nn.functional.pad(x, (0, width - x.shape[1]), value=value)
 
 
 def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -38,10 +38,22 @@ def _device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
-def _batches(ids: list[list[int]], labels: list[int], size: int, order: list[int]):
-    for start in range(0, len(order), size):
-        idx = order[start : start + size]
-        yield [ids[i] for i in idx], torch.tensor([labels[i] for i in idx], dtype=torch.long)
+def epoch_batches(lengths: list[int], size: int, rng: random.Random, group_by_length: bool = False) -> list[list[int]]:
+    """One epoch's batches of example indices, shuffled by ``rng``.
+
+    With ``group_by_length``, examples are sorted by length within chunks of 50 batches
+    before batching (and the batches shuffled again), so each batch pads to a similar
+    length: less padding, the same examples per epoch.
+    """
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    if group_by_length:
+        chunk = size * 50
+        order = [i for s in range(0, len(order), chunk) for i in sorted(order[s : s + chunk], key=lambda j: -lengths[j])]
+    batches = [order[s : s + size] for s in range(0, len(order), size)]
+    if group_by_length:
+        rng.shuffle(batches)
+    return batches
 
 
 @torch.inference_mode()
@@ -101,7 +113,10 @@ def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) 
     model = models.build(spec["backbone_dir"], method_spec).to(device)
     optimizer = _optimizer(model, float(cfg["lr"]), float(cfg["weight_decay"]))
     batch_size = int(cfg["batch_size"])
-    steps_per_epoch = math.ceil(len(train_ids) / batch_size)
+    accumulate = int(cfg.get("grad_accumulation") or 1)
+    group_by_length = bool(cfg.get("group_by_length", False))
+    lengths = [len(x) for x in train_ids]
+    steps_per_epoch = math.ceil(math.ceil(len(train_ids) / batch_size) / accumulate)
     total_steps = steps_per_epoch * int(cfg["max_epochs"])
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / max(total_steps, 1)))
     eval_every = int(cfg.get("eval_every_steps") or steps_per_epoch)
@@ -126,19 +141,20 @@ def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) 
     for epoch in range(counters["epoch"] + 1, int(cfg["max_epochs"]) + 1):
         if stop:
             break
-        order = list(range(len(train_ids)))
-        order_rng.shuffle(order)
+        batches = epoch_batches(lengths, batch_size, order_rng, group_by_length)
         model.train()
-        progress = tqdm(_batches(train_ids, train_y, batch_size, order), total=steps_per_epoch, desc=f"epoch {epoch}", mininterval=10)
-        for ids, labels in progress:
-            batch = {k: v.to(device) for k, v in model.collate(ids).items()}
-            labels = labels.to(device)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                if adv:
-                    loss = adversarial.adversarial_loss(model, batch, labels, adv)
-                else:
-                    loss = torch.nn.functional.cross_entropy(model(**batch).float(), labels)
-            loss.backward()
+        progress = tqdm(range(0, len(batches), accumulate), desc=f"epoch {epoch}", mininterval=10)
+        for first in progress:
+            group = batches[first : first + accumulate]
+            for idx in group:  # gradient accumulation over micro-batches of batch_size
+                batch = {k: v.to(device) for k, v in model.collate([train_ids[i] for i in idx]).items()}
+                labels = torch.tensor([train_y[i] for i in idx], dtype=torch.long, device=device)
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                    if adv:
+                        loss = adversarial.adversarial_loss(model, batch, labels, adv)
+                    else:
+                        loss = torch.nn.functional.cross_entropy(model(**batch).float(), labels)
+                (loss / len(group)).backward()
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)

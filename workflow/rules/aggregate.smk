@@ -24,3 +24,18 @@ rule aggregate:
     shell:
         "python -m mvprepro aggregate --spec {params.spec:q} --csv {output.csv} --md {output.md} "
         "--runs {output.runs} > {log} 2>&1"
+
+
+rule costs:
+    input:
+        lambda w: [job["benchmark"] for job in benchmark_jobs()],
+    output:
+        "results/tables/costs.csv",
+    log:
+        "logs/costs.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=lambda w: as_json({"jobs": benchmark_jobs()}),
+    shell:
+        "python -m mvprepro costs --spec {params.spec:q} --out {output} > {log} 2>&1"

@@ -128,8 +128,38 @@ def aggregate_inputs(wildcards):
     return files
 
 
+def benchmark_jobs():
+    """Every train and attack job's benchmark file, with the job's wildcards."""
+    jobs = []
+    for run in all_runs():
+        key = {k: run[k] for k in ("dataset", "backbone", "method", "seed")}
+        path = "{dataset}/{backbone}/{method}/seed-{seed}".format(**key)
+        jobs.append(
+            {
+                "rule": "train",
+                **key,
+                "attack": "",
+                "shard": "",
+                "benchmark": f"results/benchmarks/train/{path}.tsv",
+            }
+        )
+        for attack in ATTACKS:
+            for shard in range(int(config["attacks"][attack]["shards"])):
+                jobs.append(
+                    {
+                        "rule": "attack",
+                        **key,
+                        "attack": attack,
+                        "shard": shard,
+                        "benchmark": f"results/benchmarks/attack/{path}/{attack}-{shard}.tsv",
+                    }
+                )
+    return jobs
+
+
 TABLES = [
     "results/tables/main.csv",
     "results/tables/main.md",
     "results/tables/runs.csv",
+    "results/tables/costs.csv",
 ]
