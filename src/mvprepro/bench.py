@@ -28,8 +28,10 @@ from typing import Any
 import torch
 
 SIZES = {
-    "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
-    "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 256},
+    # RoBERTa-base's shapes, vocabulary included (the naive baseline's cost depends on it).
+    "base": {"vocab_size": 50265, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+    # A smoke-test size: it checks that the benchmark runs, its figures mean little.
+    "tiny": {"vocab_size": 1000, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 256},
 }
 TEMPLATES = ["Sentiment of the statement is [MASK] .", "[SEP] [MASK]", "This is a [MASK] statement", "[SEP] The statement is [MASK]"]
 VERBALIZER = [["negative"], ["positive"]]
@@ -48,7 +50,7 @@ def _setup(size: str, workdir: Path) -> tuple[Path, list[str]]:
     lines = demo._corpus_lines([str(prompt_file)]) + texts
     tokenizer = demo._tokenizer("tiny_roberta", lines, 1000, 514, workdir / "tok")
     tokenizer.model_max_length = 512
-    config = RobertaConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id, **SIZES[size])
+    config = RobertaConfig(max_position_embeddings=514, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id, **SIZES[size])
     torch.manual_seed(0)
     backbone = workdir / "backbone"
     RobertaForMaskedLM(config).save_pretrained(backbone, safe_serialization=True)
@@ -127,13 +129,19 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int) ->
         word_ids = mvp.word_ids.to(device)
         labels = torch.tensor([i % 2 for i in range(batch_size)], device=device)
 
+        per_chunk = len(TEMPLATES) * 2  # two examples' template rows at a time: [8, 512, vocab] logits fit in memory
+
         def naive_step():
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                logits = full(input_ids=naive_ids, attention_mask=naive_att).logits  # [B*T, 512, vocab]
-                at_mask = logits[torch.arange(len(rows), device=device), mask_idx][:, word_ids]
-                scores = at_mask.view(batch_size, len(TEMPLATES), -1).mean(1)
-                loss = torch.nn.functional.cross_entropy(scores.float(), labels)
-            loss.backward()
+            # Same arithmetic as one batch; gradients accumulated over chunks to bound memory.
+            for start in range(0, len(rows), per_chunk):
+                sl = slice(start, start + per_chunk)
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                    logits = full(input_ids=naive_ids[sl], attention_mask=naive_att[sl]).logits  # [rows, 512, vocab]
+                    at_mask = logits[torch.arange(logits.shape[0], device=device), mask_idx[sl]][:, word_ids]
+                    scores = at_mask.view(-1, len(TEMPLATES), at_mask.shape[-1]).mean(1)
+                    ex = labels[start // len(TEMPLATES) : (start + per_chunk) // len(TEMPLATES)]
+                    loss = torch.nn.functional.cross_entropy(scores.float(), ex) * len(ex) / batch_size
+                loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
 
