@@ -316,3 +316,68 @@ def test_gradient_accumulation_counts_optimizer_steps(stages, tmp_path):
     train(acc, tmp_path / "b", tmp_path / "b.json")
     a, b = fileio.read_json(tmp_path / "a.json"), fileio.read_json(tmp_path / "b.json")
     assert a["steps"] == b["steps"]  # same number of optimizer steps per epoch
+
+
+def test_stock_textfooler_has_no_word_share_limit(stages, tmp_path):
+    _attack(stages, "sst2", "textfooler", {"variant": "stock", "num_examples": 2}, 1, tmp_path)
+    constraints = {c["constraint"] for c in fileio.read_json(tmp_path / "summary.json")["constraints"]}
+    assert "max_words_perturbed" not in constraints and "word_embedding_distance" in constraints
+
+
+def test_deepwordbug_runs_offline(stages, tmp_path):
+    rows = _attack(stages, "sst2", "deepwordbug", {}, 1, tmp_path)
+    assert len(rows) == 8
+    status = {c["constraint"]: c["status"] for c in fileio.read_json(tmp_path / "summary.json")["constraints"]}
+    assert status["levenshtein_edit_distance"] == "enabled"
+    changed = [r for r in rows if r["result"] == "successful"]
+    assert all(r["perturbed_text"] != r["original_text"] for r in changed)
+
+
+def test_pwws_without_wordnet_says_what_to_fetch(stages, tmp_path):
+    with pytest.raises(Exception, match="PWWS needs NLTK's WordNet; set attack_resources.nltk to download"):
+        _attack(stages, "sst2", "pwws", {}, 1, tmp_path)
+
+
+def test_bae_uses_the_masked_lm_from_resources(stages, tmp_path):
+    from mvprepro.attack import resources as res
+
+    res.fetch(
+        {
+            "embeddings": {"counterfitted": {"source": {"builder": "demo"}}},
+            "nltk": "builtin",
+            "sentence_encoder": "none",
+            "masked_lm": {"source": {"builder": "tiny_bert", "options": {"pretrain_steps": 50}}},
+        },
+        tmp_path / "res",
+    )
+    assert (tmp_path / "res" / "masked_lm" / "model.safetensors").exists()
+    local = dict(stages, resources=tmp_path / "res")
+    (tmp_path / "out").mkdir()
+    rows = _attack(local, "sst2", "bae", {"num_examples": 3}, 1, tmp_path / "out")
+    assert len(rows) == 3
+    status = {c["constraint"]: c["status"] for c in fileio.read_json(tmp_path / "out" / "summary.json")["constraints"]}
+    assert status["part_of_speech"] == "disabled"
+    assert status["sentence_similarity(cosine>=0.936338023, window=15)"] == "disabled"
+
+
+def test_bae_without_masked_lm_says_what_to_fetch(stages, tmp_path):
+    with pytest.raises(Exception, match="BAE needs a masked LM; add attack_resources.masked_lm.source"):
+        _attack(stages, "sst2", "bae", {}, 1, tmp_path)
+
+
+def test_embedding_from_a_zip_url(tmp_path):
+    """The download path for text-format embeddings such as GloVe (here from a file:// URL)."""
+    import zipfile
+
+    from mvprepro.attack import resources as res
+
+    archive = tmp_path / "glove.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("glove.6B.50d.txt", "good 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
+        zf.writestr("readme.txt", "not vectors")
+    res.activate(tmp_path / "res")
+    res._fetch_nltk("builtin", tmp_path / "res" / "nltk_data")
+    res._fetch_embedding("glove", {"url": archive.as_uri(), "member": "glove.6B.50d.txt"}, tmp_path / "res" / "embeddings" / "glove")
+    emb = res.load_embedding(tmp_path / "res", "glove")
+    assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
+    assert sorted(p.name for p in (tmp_path / "res" / "embeddings" / "glove").iterdir()) == ["nn.npy", "vectors.npy", "vocab.txt"]

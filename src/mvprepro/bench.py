@@ -116,7 +116,7 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int) ->
         # The naive MVP: full-vocabulary logits at every position, padded to max_length.
         mvp = models.build(backbone, _spec("mvp"))
         tok = mvp.tokenizer
-        full = AutoModelForMaskedLM.from_pretrained(backbone).to(device).train()
+        full = AutoModelForMaskedLM.from_pretrained(backbone, trust_remote_code=False).to(device).train()
         opt = torch.optim.AdamW(full.parameters(), lr=1e-5)
         ids = encode_texts(tok, [texts[:batch_size]], 512, 32)
         rows, masks = prompts.insert_templates(ids, mvp.templates, 512, mvp.specials)

@@ -15,6 +15,10 @@ deletion, neighbour swap; the homoglyph bug is left out because its data file is
 from textattack 0.3.11) and the stock sentence constraint (angular similarity >= 0.8 with
 the original text, no window).
 
+``textfooler`` with ``variant: stock`` is TextAttack's recipe (no limit on the share of
+words changed). ``pwws``, ``deepwordbug`` and ``bae`` are TextAttack's recipes rebuilt from
+the same components, with their resources (WordNet, a masked LM) from the resources folder.
+
 For two-column tasks the protected column (BoolQ's question) is never modified.
 
 Each constraint whose resource is unavailable or replaced is listed in the returned report
@@ -48,7 +52,7 @@ from textattack.transformations import (
 from ..tasks import Task
 from . import resources
 
-RECIPES = ("textfooler", "textbugger")
+RECIPES = ("textfooler", "textbugger", "pwws", "deepwordbug", "bae")
 USE_ANGULAR_THRESHOLD = 0.840845057  # 1 - 0.5 / pi: TextFooler's 0.5 angle, as TextAttack reads it
 
 
@@ -57,9 +61,8 @@ def _entry(constraint: str, status: str, detail: str) -> dict[str, str]:
 
 
 def _sentence_encoder(
-    kind: str, resource_dir: Path, threshold: float, window: int | None, against_original: bool, report: list
+    kind: str, resource_dir: Path, threshold: float, window: int | None, against_original: bool, report: list, metric: str = "angular"
 ):
-    metric = "angular"
     kwargs = {
         "threshold": threshold,
         "metric": metric,
@@ -82,6 +85,148 @@ def _sentence_encoder(
     return None
 
 
+class _Parts:
+    """What every recipe builder fills in: constraints, the report, and shared resources."""
+
+    def __init__(self, name: str, spec: dict[str, Any], task: Task, resource_dir: Path):
+        self.name, self.spec, self.task, self.resource_dir = name, spec, task, resource_dir
+        self.manifest = resources.manifest(resource_dir)
+        self.report: list[dict[str, str]] = [_entry("repeat_modification", "enabled", "no word is changed twice")]
+        self.constraints: list[Any] = [RepeatModification()]
+        if task.protected_columns:
+            self.constraints.append(InputColumnModification(list(task.text_columns), set(task.protected_columns)))
+            self.report.append(_entry("input_column_modification", "enabled", f"never modify {list(task.protected_columns)}"))
+
+    def embedding(self):
+        return resources.load_embedding(self.resource_dir, self.spec.get("embedding", "counterfitted"))
+
+    def nltk_stopwords(self) -> None:
+        self.constraints.append(StopwordModification())
+        if self.manifest["nltk"].get("stopwords", "nltk") == "nltk":
+            self.report.append(_entry("stopwords", "enabled", "NLTK English stopwords"))
+        else:
+            self.report.append(_entry("stopwords", "replaced", "TextFooler's stopword list stands in for NLTK's English list"))
+
+    def part_of_speech(self) -> None:
+        if not self.spec.get("pos", True):
+            self.report.append(_entry("part_of_speech", "disabled", f"attacks.{self.name}.pos is false"))
+        elif self.manifest["nltk"].get("pos_tagger"):
+            self.constraints.append(PartOfSpeech(allow_verb_noun_swap=True))
+            self.report.append(_entry("part_of_speech", "enabled", "NLTK tagger, universal tagset, verb/noun swaps allowed"))
+        else:
+            self.report.append(_entry("part_of_speech", "disabled", "no NLTK POS tagger in attack resources (attack_resources.nltk)"))
+
+    def sentence_encoder(self, threshold: float, window: int | None, against_original: bool, metric: str = "angular") -> None:
+        encoder = _sentence_encoder(
+            self.manifest["sentence_encoder"]["kind"], self.resource_dir, float(self.spec.get("sentence_threshold", threshold)),
+            self.spec.get("sentence_window", window), against_original, self.report, metric,
+        )
+        if encoder is not None:
+            self.constraints.append(encoder)
+
+
+def _textfooler(parts: _Parts, variant: str):
+    spec, task = parts.spec, parts.task
+    embedding = parts.embedding()
+    transformation = WordSwapEmbedding(max_candidates=int(spec.get("max_candidates", 50)), embedding=embedding)
+    parts.constraints.append(StopwordModification(stopwords=resources.textfooler_stopwords()))
+    parts.report.append(_entry("stopwords", "enabled", "TextFooler's stopword list"))
+    if variant == "paper":  # the paper's addition to TextAttack's recipe
+        share = spec.get("max_words_perturbed", {})
+        max_share = float(share.get(task.name, share.get("default", 0.1))) if isinstance(share, dict) else float(share)
+        parts.constraints.append(MaxWordsPerturbed(max_percent=max_share))
+        parts.report.append(_entry("max_words_perturbed", "enabled", f"at most {max_share:g} of the words"))
+    min_cos = float(spec.get("min_cos_sim", 0.5))
+    parts.constraints.append(WordEmbeddingDistance(embedding=embedding, min_cos_sim=min_cos))
+    parts.report.append(_entry("word_embedding_distance", "enabled", f"cosine >= {min_cos:g}"))
+    parts.part_of_speech()
+    parts.sentence_encoder(USE_ANGULAR_THRESHOLD, 15, False)
+    return transformation, GreedyWordSwapWIR(wir_method="delete")
+
+
+def _textbugger(parts: _Parts, variant: str):
+    swaps: list[Any] = [WordSwapEmbedding(max_candidates=int(parts.spec.get("max_candidates", 5)), embedding=parts.embedding())]
+    if variant == "stock":
+        swaps = [
+            WordSwapRandomCharacterInsertion(random_one=True, letters_to_insert=" ", skip_first_char=True, skip_last_char=True),
+            WordSwapRandomCharacterDeletion(random_one=True, skip_first_char=True, skip_last_char=True),
+            WordSwapNeighboringCharacterSwap(random_one=True, skip_first_char=True, skip_last_char=True),
+            *swaps,
+        ]
+        parts.report.append(_entry("homoglyph_bug", "disabled", "WordSwapHomoglyphSwap is broken in textattack 0.3.11"))
+    parts.nltk_stopwords()
+    # The paper compares each step's text with the previous one over a 15-word window; the
+    # stock recipe compares whole texts with the original at 0.8.
+    if variant == "stock":
+        parts.sentence_encoder(0.8, None, True)
+    else:
+        parts.sentence_encoder(USE_ANGULAR_THRESHOLD, 15, False)
+    return CompositeTransformation(swaps), GreedyWordSwapWIR(wir_method="delete")
+
+
+def _pwws(parts: _Parts, variant: str):
+    """PWWS (Ren et al., 2019): WordNet synonyms, greedy search by weighted saliency."""
+    if not parts.manifest["nltk"].get("wordnet"):
+        raise resources.AttackResourceError(
+            f"attacks.{parts.name}: PWWS needs NLTK's WordNet; set attack_resources.nltk to download "
+            "(or a path holding corpora/wordnet and corpora/omw-1.4) and rerun download_attack_resources"
+        )
+    from textattack.transformations import WordSwapWordNet
+
+    parts.nltk_stopwords()
+    return WordSwapWordNet(), GreedyWordSwapWIR("weighted-saliency")
+
+
+def _deepwordbug(parts: _Parts, variant: str):
+    """DeepWordBug (Gao et al., 2018): character edits within a Levenshtein distance of 30."""
+    from textattack.constraints.overlap import LevenshteinEditDistance
+    from textattack.transformations import WordSwapRandomCharacterSubstitution
+
+    transformation = CompositeTransformation(
+        [
+            WordSwapNeighboringCharacterSwap(),
+            WordSwapRandomCharacterSubstitution(),
+            WordSwapRandomCharacterDeletion(),
+            WordSwapRandomCharacterInsertion(),
+        ]
+    )
+    parts.nltk_stopwords()
+    parts.constraints.append(LevenshteinEditDistance(30))
+    parts.report.append(_entry("levenshtein_edit_distance", "enabled", "at most 30 character edits"))
+    return transformation, GreedyWordSwapWIR()
+
+
+def _bae(parts: _Parts, variant: str):
+    """BAE-R (Garg and Ramakrishnan, 2019): replacements proposed by a masked LM."""
+    from textattack.transformations import WordSwapMaskedLM
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    folder = parts.resource_dir / "masked_lm"
+    if "masked_lm" not in parts.manifest:
+        raise resources.AttackResourceError(
+            f"attacks.{parts.name}: BAE needs a masked LM; add attack_resources.masked_lm.source "
+            "(hub: google-bert/bert-base-uncased, as TextAttack's recipe) and rerun download_attack_resources"
+        )
+    lm = AutoModelForMaskedLM.from_pretrained(folder, use_safetensors=True, trust_remote_code=False)
+    tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    transformation = WordSwapMaskedLM(
+        method="bae",
+        masked_language_model=lm,
+        tokenizer=tok,
+        max_length=min(512, lm.config.max_position_embeddings),
+        max_candidates=int(parts.spec.get("max_candidates", 50)),
+        min_confidence=0.0,
+    )
+    parts.nltk_stopwords()
+    parts.part_of_speech()
+    parts.sentence_encoder(0.936338023, 15, True, metric="cosine")
+    return transformation, GreedyWordSwapWIR(wir_method="delete")
+
+
+BUILDERS = {"textfooler": _textfooler, "textbugger": _textbugger, "pwws": _pwws, "deepwordbug": _deepwordbug, "bae": _bae}
+VARIANTS = {"textfooler": ("paper", "stock"), "textbugger": ("paper", "stock")}
+
+
 def build(
     name: str,
     spec: dict[str, Any],
@@ -91,69 +236,13 @@ def build(
 ) -> tuple[Attack, list[dict[str, str]]]:
     """Build attack ``name`` from its config ``spec``; return it with its constraint report."""
     recipe = spec.get("recipe", name)
-    if recipe not in RECIPES:
-        raise ValueError(f"attacks.{name}.recipe {recipe!r} is unknown; known recipes: {list(RECIPES)}")
-    resource_dir = Path(resource_dir)
-    manifest = resources.manifest(resource_dir)
-    embedding = resources.load_embedding(resource_dir, spec.get("embedding", "counterfitted"))
-    encoder_kind = manifest["sentence_encoder"]["kind"]
-    report: list[dict[str, str]] = []
-    constraints: list[Any] = [RepeatModification()]
-    report.append(_entry("repeat_modification", "enabled", "no word is changed twice"))
-
-    if task.protected_columns:
-        constraints.append(InputColumnModification(list(task.text_columns), set(task.protected_columns)))
-        report.append(_entry("input_column_modification", "enabled", f"never modify {list(task.protected_columns)}"))
-
+    if recipe not in BUILDERS:
+        raise ValueError(f"attacks.{name}.recipe {recipe!r} is unknown; known recipes: {list(BUILDERS)}")
     variant = spec.get("variant", "paper")
-    if recipe == "textfooler":
-        transformation = WordSwapEmbedding(max_candidates=int(spec.get("max_candidates", 50)), embedding=embedding)
-        constraints.append(StopwordModification(stopwords=resources.textfooler_stopwords()))
-        report.append(_entry("stopwords", "enabled", "TextFooler's stopword list"))
-        share = spec.get("max_words_perturbed", {})
-        max_share = float(share.get(task.name, share.get("default", 0.1))) if isinstance(share, dict) else float(share)
-        constraints.append(MaxWordsPerturbed(max_percent=max_share))
-        report.append(_entry("max_words_perturbed", "enabled", f"at most {max_share:g} of the words"))
-        min_cos = float(spec.get("min_cos_sim", 0.5))
-        constraints.append(WordEmbeddingDistance(embedding=embedding, min_cos_sim=min_cos))
-        report.append(_entry("word_embedding_distance", "enabled", f"cosine >= {min_cos:g}"))
-        if spec.get("pos", True):
-            if manifest["nltk"].get("pos_tagger"):
-                constraints.append(PartOfSpeech(allow_verb_noun_swap=True))
-                report.append(_entry("part_of_speech", "enabled", "NLTK tagger, universal tagset, verb/noun swaps allowed"))
-            else:
-                report.append(_entry("part_of_speech", "disabled", "no NLTK POS tagger in attack resources (attack_resources.nltk)"))
-        else:
-            report.append(_entry("part_of_speech", "disabled", f"attacks.{name}.pos is false"))
-    else:  # textbugger
-        swaps: list[Any] = [WordSwapEmbedding(max_candidates=int(spec.get("max_candidates", 5)), embedding=embedding)]
-        if variant == "stock":
-            swaps = [
-                WordSwapRandomCharacterInsertion(random_one=True, letters_to_insert=" ", skip_first_char=True, skip_last_char=True),
-                WordSwapRandomCharacterDeletion(random_one=True, skip_first_char=True, skip_last_char=True),
-                WordSwapNeighboringCharacterSwap(random_one=True, skip_first_char=True, skip_last_char=True),
-                *swaps,
-            ]
-            report.append(_entry("homoglyph_bug", "disabled", "WordSwapHomoglyphSwap is broken in textattack 0.3.11"))
-        elif variant != "paper":
-            raise ValueError(f"attacks.{name}.variant must be 'paper' or 'stock', not {variant!r}")
-        transformation = CompositeTransformation(swaps)
-        constraints.append(StopwordModification())
-        stop_src = manifest["nltk"].get("stopwords", "nltk")
-        if stop_src == "nltk":
-            report.append(_entry("stopwords", "enabled", "NLTK English stopwords"))
-        else:
-            report.append(_entry("stopwords", "replaced", "TextFooler's stopword list stands in for NLTK's English list"))
-
-    # The paper compares each step's text with the previous one over a 15-word window; the
-    # stock TextBugger recipe compares whole texts with the original at 0.8.
-    stock = recipe == "textbugger" and variant == "stock"
-    threshold = float(spec.get("sentence_threshold", 0.8 if stock else USE_ANGULAR_THRESHOLD))
-    window = None if stock else spec.get("sentence_window", 15)
-    encoder = _sentence_encoder(encoder_kind, resource_dir, threshold, window, stock, report)
-    if encoder is not None:
-        constraints.append(encoder)
-
+    allowed = VARIANTS.get(recipe, ("paper", "stock"))
+    if variant not in allowed:
+        raise ValueError(f"attacks.{name}.variant must be one of {list(allowed)}, not {variant!r}")
+    parts = _Parts(name, spec, task, Path(resource_dir))
+    transformation, search = BUILDERS[recipe](parts, variant)
     goal = UntargetedClassification(model_wrapper, model_batch_size=int(spec.get("query_batch_size", 64)))
-    search = GreedyWordSwapWIR(wir_method="delete")
-    return Attack(goal, constraints, transformation, search), report
+    return Attack(goal, parts.constraints, transformation, search), parts.report

