@@ -381,3 +381,73 @@ def test_embedding_from_a_zip_url(tmp_path):
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
     assert sorted(p.name for p in (tmp_path / "res" / "embeddings" / "glove").iterdir()) == ["nn.npy", "vectors.npy", "vocab.txt"]
+
+
+def _run_until_then_kill(cmd: list[str], ready, timeout: float = 300) -> None:
+    """Start a CLI job, SIGKILL it as soon as ``ready()`` holds (a real, unclean death)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    deadline = time.time() + timeout
+    try:
+        while not ready():
+            assert proc.poll() is None, "the job ended before it could be killed"
+            assert time.time() < deadline, "the job made no progress"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+
+
+def test_sigkilled_training_job_resumes(stages, tmp_path):
+    import sys
+
+    spec = dict(stages["sst2"]["spec"])
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    cmd = [sys.executable, "-m", "mvprepro", "train", "--spec", f"@{tmp_path / 'spec.json'}",
+           "--model-out", str(tmp_path / "model"), "--metrics-out", str(tmp_path / "metrics.json")]
+    _run_until_then_kill(cmd, lambda: (tmp_path / "model.checkpoint" / "state.json").exists())
+    assert not (tmp_path / "metrics.json").exists()
+    done = json.loads((tmp_path / "model.checkpoint" / "state.json").read_text())["counters"]["epoch"]
+    assert done >= 1
+    import subprocess
+
+    subprocess.run(cmd, check=True, capture_output=True)
+    reference = stages["sst2"]["run"]
+    assert (tmp_path / "metrics.json").read_bytes() == (reference / "metrics.json").read_bytes()
+    assert (tmp_path / "model" / "model.safetensors").read_bytes() == (reference / "model" / "model.safetensors").read_bytes()
+
+
+def test_sigkilled_attack_job_resumes(stages, tmp_path):
+    import subprocess
+    import sys
+
+    spec = {
+        "attack_name": "textfooler",
+        "attack": {"recipe": "textfooler", "num_examples": 8, "shards": 1, "seed": 0, "max_words_perturbed": {"default": 0.3}},
+        "task": "sst2", "shard": 0, "shards": 1,
+        "data_dir": str(stages["sst2"]["data"]), "model_dir": str(stages["sst2"]["run"] / "model"),
+        "resource_dir": str(stages["resources"]),
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out = tmp_path / "shard-0.jsonl"
+    cmd = [sys.executable, "-m", "mvprepro", "attack", "--spec", f"@{tmp_path / 'spec.json'}", "--out", str(out),
+           "--constraints-out", str(tmp_path / "c.json")]
+    partial = tmp_path / "shard-0.jsonl.partial"
+    _run_until_then_kill(cmd, lambda: partial.exists() and partial.read_text().count("\n") >= 3)
+    assert not out.exists()
+    finished = []
+    for line in partial.read_text().splitlines():
+        try:
+            finished.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # the line being written when the job died
+    subprocess.run(cmd, check=True, capture_output=True)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["position"] for r in rows] == list(range(8))
+    assert rows[: len(finished)] == finished  # finished examples were kept, not recomputed
+    (tmp_path / "fresh").mkdir()
+    assert rows == _attack(stages, "sst2", "textfooler", {"max_words_perturbed": {"default": 0.3}}, 1, tmp_path / "fresh")
