@@ -210,6 +210,11 @@ class PromptClassifier(MethodModel):
         self.pool_words = spec.get("pool_label_words", "max")
         self.pool_templates = spec.get("pool_templates", "mean")
         self._transform = _lm_transform(hf_model)
+        if self._transform is None:
+            raise prompts.PromptError(
+                f"prompt methods know the LM heads of RoBERTa, BERT and GPT-2 style models, not "
+                f"{hf_model.config.model_type!r} ({type(hf_model).__name__}); use mlp_ft/projectcls/lpft with it"
+            )
 
     @property
     def num_templates(self) -> int:
@@ -228,8 +233,6 @@ class PromptClassifier(MethodModel):
     def label_word_scores(self, hidden: torch.Tensor) -> torch.Tensor:
         """LM scores of the label words only, from hidden states at the read-out [N, H] -> [N, W]."""
         decoder = self.hf.get_output_embeddings()
-        if self._transform is None:  # unknown head layout: full vocabulary, read-out rows only
-            return decoder(hidden)[:, self.word_ids]
         h = self._transform(hidden)
         bias = decoder.bias[self.word_ids] if getattr(decoder, "bias", None) is not None else None
         return nn.functional.linear(h, decoder.weight[self.word_ids], bias)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..fileio import read_json, run_info, write_json_atomic, write_text_atomic
+from ..fileio import read_json, write_json_atomic, write_text_atomic
 
 
 def shard_positions(total: int, shard: int, shards: int) -> list[int]:
