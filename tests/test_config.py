@@ -173,3 +173,22 @@ def test_clsprompt_uses_the_verbalizer_without_templates(demo):
     demo["methods"]["clsprompt"] = {"kind": "clsprompt"}
     spec = cfg.method_spec(demo, "ag_news", "clsprompt")
     assert spec["templates"] == [] and spec["verbalizer"] == [["politics"], ["sports"], ["business"], ["technology"]]
+
+
+def test_report_section_errors_name_the_key(demo, tmp_path):
+    demo["report"]["comparisons"] = [{"method": "mvp", "baseline": "mlp_ft_adv"}]
+    demo["report"]["published"] = str(tmp_path / "missing.csv")
+    message = _semantic_error(demo)
+    assert "report.comparisons[0].baseline is 'mlp_ft_adv'" in message
+    assert "report.published:" in message and "does not exist" in message
+    bad = tmp_path / "published.csv"
+    bad.write_text("dataset,backbone,method,metric,attack,value,source\nsst2,x,mvp,clean_accuracy,,80,\n")
+    demo["report"] = {"published": str(bad), "comparisons": None, "examples_per_method": 5}
+    assert "data row 1: every published value needs its source" in _semantic_error(demo)
+
+
+def test_shipped_published_numbers_are_valid():
+    from mvprepro.compare import load_published
+
+    table = load_published(REPO / "config" / "published.csv")
+    assert set(table.metric) <= {"clean_accuracy", "robust_accuracy"} and (table.source != "").all()

@@ -135,6 +135,127 @@ def test_demo_cost_table_lists_every_train_and_attack_job(demo_run):
     assert (costs.seconds > 0).all() and (costs.max_rss_mb > 0).all()
 
 
+def _per_run(demo_run: Path, dataset: str, method: str, name: str, key: str) -> dict[int, float]:
+    """{seed: value} read straight from the per-run JSON files."""
+    out = {}
+    for run in sorted((demo_run / "results" / "runs" / dataset / "tiny-roberta" / method).glob("seed-*")):
+        path = run / "clean.json" if name == "clean" else run / "attacks" / f"{name}.json"
+        out[int(run.name.split("-")[1])] = json.loads(path.read_text())[key]
+    return out
+
+
+def test_demo_best_marks_and_latex_match_per_run_files(demo_run):
+    table = pd.read_csv(demo_run / "results" / "tables" / "main.csv")
+    tex = (demo_run / "results" / "tables" / "main.tex").read_text()
+    for dataset in ("sst2", "ag_news", "boolq"):
+        for attack in ("textfooler", "textbugger"):
+            means = {m: sum(v.values()) / 2 for m in ("mlp_ft", "mvp") for v in [_per_run(demo_run, dataset, m, attack, "robust_accuracy")]}
+            best = {m for m, v in means.items() if round(v, 1) == round(max(means.values()), 1)}
+            rows = table[table.dataset == dataset]
+            assert set(rows[rows[f"{attack}_best"]].method) == best, (dataset, attack)
+    assert tex.count("\\textbf{") == int(table[["textfooler_best", "textbugger_best"]].sum().sum())
+    assert "\\begin{tabular}" in tex and "ag\\_news" in tex
+
+
+def test_demo_comparisons_match_per_run_files(demo_run):
+    diffs = pd.read_csv(demo_run / "results" / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
+    assert set(diffs.comparison) == {"mvp - mlp_ft"}  # the paper's pairs present in the demo
+    averages = {}
+    for attack in ("textfooler", "textbugger"):
+        per_dataset = []
+        for dataset in ("sst2", "ag_news", "boolq"):
+            mvp = _per_run(demo_run, dataset, "mvp", attack, "robust_accuracy")
+            base = _per_run(demo_run, dataset, "mlp_ft", attack, "robust_accuracy")
+            d = pd.Series({s: mvp[s] - base[s] for s in mvp})
+            per_dataset.append(d)
+            row = diffs[(diffs.dataset == dataset) & (diffs.attack == attack)].iloc[0]
+            assert row.num_seeds == 2
+            assert row.diff_mean == pytest.approx(d.mean(), abs=1e-3)
+            assert row.diff_std == pytest.approx(d.std(ddof=1), abs=1e-3)
+            assert row.seeds_favouring_method == int((d > 0).sum())
+        averages[attack] = sum(per_dataset) / 3
+        row = diffs[(diffs.dataset == "average") & (diffs.attack == attack)].iloc[0]
+        assert row.diff_mean == pytest.approx(averages[attack].mean(), abs=1e-3)
+    overall = diffs[diffs.attack == "all"].iloc[0]
+    assert overall.diff_mean == pytest.approx(((averages["textfooler"] + averages["textbugger"]) / 2).mean(), abs=1e-3)
+    clean = diffs[(diffs.metric == "clean_accuracy") & (diffs.dataset == "boolq")].iloc[0]
+    mvp, base = _per_run(demo_run, "boolq", "mvp", "clean", "accuracy"), _per_run(demo_run, "boolq", "mlp_ft", "clean", "accuracy")
+    assert clean.diff_mean == pytest.approx(sum(mvp[s] - base[s] for s in mvp) / 2, abs=1e-3)
+
+
+def test_demo_published_table_never_invents_values(demo_run):
+    table = pd.read_csv(demo_run / "results" / "tables" / "published.csv", keep_default_na=False, na_values=[""])
+    source = pd.read_csv(demo_run / "config" / "published.csv", comment="#", keep_default_na=False, na_values=[""])
+    # The demo's tiny backbone has no published numbers: ours stand alone ...
+    ours = table[table.backbone == "tiny-roberta"]
+    assert ours.published.isna().all() and ours.difference.isna().all()
+    assert len(ours) == 3 * 2 * 3  # datasets x methods x (clean + 2 attacks)
+    boolq = ours[(ours.dataset == "boolq") & (ours.method == "mvp") & (ours.attack == "textfooler")].iloc[0]
+    assert boolq.ours_mean == pytest.approx(sum(_per_run(demo_run, "boolq", "mvp", "textfooler", "robust_accuracy").values()) / 2, abs=1e-3)
+    # ... and every published value is shown as given, with its source.
+    theirs = table[table.published.notna()]
+    assert sorted(theirs.published) == sorted(source.value.astype(float))
+    assert theirs.ours_mean.isna().all() and (theirs.source != "").all()
+
+
+def test_demo_figures_and_example_pages(demo_run):
+    results = demo_run / "results"
+    for png in ("plots/accuracy.png", "plots/attack_success.png", *[f"plots/curves/{d}.png" for d in ("sst2", "ag_news", "boolq")]):
+        assert (results / png).read_bytes()[:4] == b"\x89PNG", png
+    for dataset in ("sst2", "ag_news", "boolq"):
+        page = (results / "examples" / f"{dataset}.html").read_text()
+        assert "<h2>mlp_ft (tiny-roberta)</h2>" in page and "<h2>mvp (tiny-roberta)</h2>" in page
+        successes = 0
+        for method in ("mlp_ft", "mvp"):
+            for attack in ("textfooler", "textbugger"):
+                rows = [json.loads(line) for r in (0, 1) for line in (results / "runs" / dataset / "tiny-roberta" / method / f"seed-{r}" / "attacks" / f"{attack}.records.jsonl").read_text().splitlines()]
+                n = sum(row["result"] == "successful" for row in rows)
+                successes += min(n, 5)
+                assert f"{attack}: {n} successful of" in page
+        assert page.count("class='example'") == successes
+        if successes:
+            assert "<del>" in page and "<ins>" in page
+
+
+def test_demo_html_report(demo_run, tmp_path):
+    report = demo_run / "results" / "report.html"
+    result = _snakemake(demo_run, "--configfile", "config/demo.yaml", "--report", str(report))
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = report.read_text(errors="replace")
+    assert len(text) > 100_000
+    for needle in ("1. Tables", "2. Plots", "3. Training curves", "4. Adversarial examples", "accuracy.png", "boolq.html"):
+        assert needle in text, needle
+
+
+@pytest.mark.browser
+def test_demo_html_report_in_a_browser(demo_run, tmp_path):
+    """What a reader sees: every table, plot and example page renders in headless Chromium."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import report_screenshots as shots
+
+    chromium = shots.find_chromium()
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        chromium = None
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must check the report in a browser: install chromium and the browser extra")
+        pytest.skip("needs Chromium and playwright (pip install -e '.[browser]')")
+    report = demo_run / "results" / "report.html"
+    if not report.exists():
+        assert _snakemake(demo_run, "--configfile", "config/demo.yaml", "--report", str(report)).returncode == 0
+    seen = shots.capture(report, tmp_path / "shots", chromium)
+    tables = seen["1. Tables / clean and robust accuracy"]
+    assert "Robust acc. (textfooler)" in tables and "tiny-roberta" in tables and "±" in tables
+    assert "mvp - mlp_ft" in seen["1. Tables / headline comparisons"]
+    assert "roberta-base" in seen["1. Tables / ours vs published"]
+    for key in ("2. Plots / clean vs robust accuracy", "3. Training curves / boolq"):
+        assert "[png images: 1]" in seen[key], key
+    assert "Adversarial examples: boolq" in seen["4. Adversarial examples / boolq"]
+    assert len(list((tmp_path / "shots").glob("*.png"))) == len(seen)
+
+
 def test_finished_demo_plans_nothing(demo_run):
     result = _snakemake(demo_run, "-n", "--cores", "1", "--configfile", "config/demo.yaml")
     assert result.returncode == 0
@@ -142,6 +263,9 @@ def test_finished_demo_plans_nothing(demo_run):
 
 
 # ---------------------------------------------------------------- rerun precision
+
+# Summaries every change of runs reaches.
+DOWNSTREAM = ("aggregate", "costs", "compare", "plots", "all")
 
 
 def _planned_jobs(repo: Path, configfile: str) -> set[tuple[str, str]]:
@@ -164,7 +288,8 @@ def _planned_jobs(repo: Path, configfile: str) -> set[tuple[str, str]]:
 def _edited_config(repo: Path, edit) -> str:
     config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
     edit(config)
-    (repo / "config" / "edited.yaml").write_text(yaml.safe_dump(config))
+    # Key order kept: dataset and attack order is part of the tables (and of their params).
+    (repo / "config" / "edited.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return "config/edited.yaml"
 
 
@@ -172,15 +297,16 @@ def test_changing_mvp_templates_reruns_only_mvp(demo_run):
     path = _edited_config(demo_run, lambda c: c["methods"]["mvp"].update(templates=["[SEP] It was [MASK]"]))
     jobs = _planned_jobs(demo_run, path)
     rules = {r for r, _ in jobs}
-    assert rules == {"train", "evaluate", "attack", "merge_attack", "aggregate", "costs", "all"}
-    assert all("method=mvp" in w for r, w in jobs if r not in ("aggregate", "costs", "all"))
+    assert rules == {"train", "evaluate", "attack", "merge_attack", *DOWNSTREAM, "training_curves", "adversarial_examples"}
+    assert all("method=mvp" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
     assert len([1 for r, _ in jobs if r == "train"]) == 6  # 3 datasets x 2 seeds
 
 
 def test_changing_one_attack_reruns_only_that_attack(demo_run):
     path = _edited_config(demo_run, lambda c: c["attacks"]["textbugger"].update(max_candidates=3))
     jobs = _planned_jobs(demo_run, path)
-    assert {r for r, _ in jobs} == {"attack", "merge_attack", "aggregate", "costs", "all"}
+    # Training curves read only training metrics: they stay.
+    assert {r for r, _ in jobs} == {"attack", "merge_attack", *DOWNSTREAM, "adversarial_examples"}
     assert all("attack=textbugger" in w for r, w in jobs if r in ("attack", "merge_attack"))
     assert len([1 for r, _ in jobs if r == "attack"]) == 12
 
@@ -188,9 +314,27 @@ def test_changing_one_attack_reruns_only_that_attack(demo_run):
 def test_adding_a_seed_adds_only_that_seed(demo_run):
     path = _edited_config(demo_run, lambda c: c.update(seeds=[0, 1, 2]))
     jobs = _planned_jobs(demo_run, path)
-    assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", "aggregate", "costs", "all"}
-    assert all("seed=2" in w for r, w in jobs if r not in ("aggregate", "costs", "all"))
+    assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", *DOWNSTREAM, "training_curves", "adversarial_examples"}
+    assert all("seed=2" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
     assert len([1 for r, _ in jobs if r == "train"]) == 6
+
+
+def test_editing_published_numbers_reruns_only_the_comparison(demo_run):
+    published = demo_run / "config" / "published.csv"
+    original = published.read_text()
+    try:
+        published.write_text(original + "sst2,tiny-roberta,mvp,clean_accuracy,,50,a test\n")
+        jobs = _planned_jobs(demo_run, "config/demo.yaml")
+    finally:
+        published.write_text(original)
+    assert {r for r, _ in jobs} == {"compare", "all"}
+
+
+def test_changing_the_example_count_reruns_only_the_example_pages(demo_run):
+    path = _edited_config(demo_run, lambda c: c["report"].update(examples_per_method=2))
+    jobs = _planned_jobs(demo_run, path)
+    assert {r for r, _ in jobs} == {"adversarial_examples", "all"}
+    assert len([1 for r, _ in jobs if r == "adversarial_examples"]) == 3
 
 
 def test_editing_training_code_reruns_training(demo_run):

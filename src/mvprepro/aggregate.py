@@ -1,8 +1,11 @@
 """Summarise every run into the paper's table: mean ± std over seeds per dataset x method.
 
-``runs.csv`` keeps every run's raw numbers (long format), ``main.csv`` the summary with one
-column per statistic, ``main.md`` the human-readable table. The standard deviation is the
-sample standard deviation (ddof=1) over seeds; it is empty with a single seed.
+``runs.csv`` keeps every run's raw numbers (long format: one row per run, metric and attack),
+``main.csv`` the summary with one column per statistic, ``main.md``/``main.tex`` the
+human-readable tables and ``main.html`` the same for the HTML report. The standard deviation
+is the sample standard deviation (ddof=1) over seeds; it is empty with a single seed. The
+best robust accuracy per dataset and backbone is marked (bold), ties included, because that
+is the comparison the paper's table is read for.
 """
 
 from __future__ import annotations
@@ -13,9 +16,15 @@ from typing import Any
 import pandas as pd
 
 from .fileio import read_json, write_text_atomic
+from .tables import html_document, html_table, latex_escape, markdown_table
+
+# Metrics read from each attack's summary; ``clean_accuracy`` there is the accuracy on the
+# attacked subset, renamed so it is never confused with the whole-split clean accuracy.
+ATTACK_METRICS = ("robust_accuracy", "clean_accuracy", "attack_success_rate", "mean_words_perturbed_pct", "mean_queries")
 
 
 def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every run's numbers in long format, read from its clean.json and attack summaries."""
     rows = []
     for run in runs:
         key = {k: run[k] for k in ("dataset", "backbone", "method", "seed")}
@@ -23,18 +32,28 @@ def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
         rows.append({**key, "metric": "clean_accuracy", "attack": "", "value": clean["accuracy"], "num_examples": clean["num_examples"]})
         for attack, path in sorted(run["attacks"].items()):
             summary = read_json(path)
-            for metric in ("robust_accuracy", "clean_accuracy", "attack_success_rate", "mean_words_perturbed_pct", "mean_queries"):
+            for metric in ATTACK_METRICS:
                 name = metric if metric != "clean_accuracy" else "attacked_clean_accuracy"
                 rows.append({**key, "metric": name, "attack": attack, "value": summary[metric], "num_examples": summary["num_examples"]})
     return pd.DataFrame(rows)
 
 
+def _ordered(table: pd.DataFrame, dataset_order: list[str], method_order: list[str]) -> pd.DataFrame:
+    table = table.assign(
+        _d=table["dataset"].map({d: i for i, d in enumerate(dataset_order)}),
+        _m=table["method"].map({m: i for i, m in enumerate(method_order)}),
+    )
+    return table.sort_values(["_d", "backbone", "_m"], kind="stable").drop(columns=["_d", "_m"]).reset_index(drop=True)
+
+
 def summarise(long: pd.DataFrame, dataset_order: list[str], method_order: list[str], attack_order: list[str]) -> pd.DataFrame:
+    """One row per dataset x backbone x method; ``<attack>_best`` marks the best robust mean."""
     out = []
     for (dataset, backbone, method), group in long.groupby(["dataset", "backbone", "method"], sort=False):
         row: dict[str, Any] = {"dataset": dataset, "backbone": backbone, "method": method, "num_seeds": group["seed"].nunique()}
-        clean = group[group.metric == "clean_accuracy"]["value"]
-        row["clean_mean"], row["clean_std"] = clean.mean(), clean.std(ddof=1)
+        clean = group[group.metric == "clean_accuracy"]
+        row["clean_mean"], row["clean_std"] = clean["value"].mean(), clean["value"].std(ddof=1)
+        row["clean_num_examples"] = int(clean["num_examples"].max())
         for attack in attack_order:
             sel = group[(group.metric == "robust_accuracy") & (group.attack == attack)]
             if sel.empty:
@@ -42,42 +61,96 @@ def summarise(long: pd.DataFrame, dataset_order: list[str], method_order: list[s
             row[f"{attack}_robust_mean"], row[f"{attack}_robust_std"] = sel["value"].mean(), sel["value"].std(ddof=1)
             row[f"{attack}_num_examples"] = int(sel["num_examples"].max())
         out.append(row)
-    table = pd.DataFrame(out)
-    table["_d"] = table["dataset"].map({d: i for i, d in enumerate(dataset_order)})
-    table["_m"] = table["method"].map({m: i for i, m in enumerate(method_order)})
-    return table.sort_values(["_d", "backbone", "_m"]).drop(columns=["_d", "_m"]).reset_index(drop=True)
+    table = _ordered(pd.DataFrame(out), dataset_order, method_order)
+    for attack in attack_order:
+        col = f"{attack}_robust_mean"
+        if col in table.columns:
+            best = table.groupby(["dataset", "backbone"])[col].transform("max")
+            # Rounded as displayed, so that two methods shown with the same number are both bold.
+            table[f"{attack}_best"] = table[col].round(1) == best.round(1)
+    return table
 
 
-def _fmt(mean: float, std: float) -> str:
+def attacks_in(table: pd.DataFrame, attack_order: list[str]) -> list[str]:
+    return [a for a in attack_order if f"{a}_robust_mean" in table.columns]
+
+
+def fmt(mean: float, std: float) -> str:
+    """``mean ± std`` in percent with one decimal; the mean alone when there is one seed."""
     if pd.isna(mean):
         return ""
     return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
 
 
-def markdown(table: pd.DataFrame, attack_order: list[str]) -> str:
-    attacks = [a for a in attack_order if f"{a}_robust_mean" in table.columns]
+def _cells(table: pd.DataFrame, attacks: list[str]) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Header and (text, is_best) cells shared by the Markdown, LaTeX and HTML tables."""
     header = ["Dataset", "Backbone", "Method", "Seeds", "Clean acc."] + [f"Robust acc. ({a})" for a in attacks]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for _, r in table.iterrows():
-        cells = [r["dataset"], r["backbone"], r["method"], str(int(r["num_seeds"])), _fmt(r["clean_mean"], r["clean_std"])]
-        cells += [_fmt(r[f"{a}_robust_mean"], r[f"{a}_robust_std"]) for a in attacks]
-        lines.append("| " + " | ".join(cells) + " |")
-    notes = [
-        "",
-        "Accuracies in percent, mean ± sample standard deviation over seeds. Clean accuracy is on the",
-        "whole test split; robust accuracy on the first attacked examples of the test split "
-        + ", ".join(f"({a}: {int(table[f'{a}_num_examples'].max())} examples)" for a in attacks)
-        + ", counting originally misclassified examples as errors.",
+        cells = [(str(r["dataset"]), False), (str(r["backbone"]), False), (str(r["method"]), False)]
+        cells += [(str(int(r["num_seeds"])), False), (fmt(r["clean_mean"], r["clean_std"]), False)]
+        cells += [(fmt(r[f"{a}_robust_mean"], r[f"{a}_robust_std"]), bool(r[f"{a}_best"])) for a in attacks]
+        rows.append(cells)
+    return header, rows
+
+
+def note(table: pd.DataFrame, attacks: list[str]) -> str:
+    examples = ", ".join(f"{a}: {int(table[f'{a}_num_examples'].max())}" for a in attacks)
+    return (
+        "Accuracies in percent, mean ± sample standard deviation over seeds; the best robust "
+        "accuracy per dataset and backbone in bold. Clean accuracy is on the whole test split "
+        f"(up to {int(table['clean_num_examples'].max())} examples); robust accuracy on the first "
+        f"attacked examples of the test split ({examples} examples), counting originally "
+        "misclassified examples as errors."
+    )
+
+
+def markdown(table: pd.DataFrame, attack_order: list[str]) -> str:
+    attacks = attacks_in(table, attack_order)
+    header, rows = _cells(table, attacks)
+    return markdown_table(header, rows) + "\n" + note(table, attacks) + "\n"
+
+
+def latex(table: pd.DataFrame, attack_order: list[str]) -> str:
+    """A booktabs table body that ``\\input{main.tex}`` drops into a paper."""
+    attacks = attacks_in(table, attack_order)
+    header, rows = _cells(table, attacks)
+    lines = [
+        "% " + note(table, attacks),
+        "% Needs \\usepackage{booktabs}.",
+        "\\begin{tabular}{lll" + "r" * (len(header) - 3) + "}",
+        "\\toprule",
+        " & ".join(latex_escape(h) for h in header) + " \\\\",
+        "\\midrule",
     ]
-    return "\n".join(lines + notes) + "\n"
+    previous = None
+    for cells in rows:
+        if previous is not None and cells[0][0] != previous:
+            lines.append("\\midrule")
+        previous = cells[0][0]
+        texts = [latex_escape(t).replace(" ± ", " $\\pm$ ") for t, _ in cells]
+        texts = [f"\\textbf{{{t}}}" if best and t else t for t, (_, best) in zip(texts, cells)]
+        lines.append(" & ".join(texts) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
 
 
-def aggregate(spec: dict[str, Any], out_csv: str | Path, out_md: str | Path, out_runs: str | Path) -> None:
+def html(table: pd.DataFrame, attack_order: list[str]) -> str:
+    attacks = attacks_in(table, attack_order)
+    header, rows = _cells(table, attacks)
+    body = html_table(header, rows) + f"<p class='note'>{note(table, attacks)}</p>"
+    return html_document("Clean and robust accuracy", body)
+
+
+def aggregate(spec: dict[str, Any], out: dict[str, str | Path]) -> None:
+    """Write ``runs`` (long CSV), ``csv``, ``md``, ``tex`` and ``html`` tables."""
     long = collect(spec["runs"])
     table = summarise(long, spec["datasets"], spec["methods"], spec["attacks"])
-    write_text_atomic(out_runs, long.to_csv(index=False))
-    write_text_atomic(out_csv, table.to_csv(index=False, float_format="%.4f"))
-    write_text_atomic(out_md, markdown(table, spec["attacks"]))
+    write_text_atomic(out["runs"], long.to_csv(index=False))
+    write_text_atomic(out["csv"], table.to_csv(index=False, float_format="%.4f"))
+    write_text_atomic(out["md"], markdown(table, spec["attacks"]))
+    write_text_atomic(out["tex"], latex(table, spec["attacks"]))
+    write_text_atomic(out["html"], html(table, spec["attacks"]))
 
 
 def cost_table(spec: dict[str, Any], out_csv: str | Path) -> None:

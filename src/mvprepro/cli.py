@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 ONLINE_COMMANDS = {"download-dataset", "download-backbone", "download-attack-resources"}
+# Stages that may run on a GPU: on a multi-GPU workstation each takes one device of its
+# own (see mvprepro.gpu) unless its spec pins the CPU.
+GPU_COMMANDS = {"train", "evaluate", "attack"}
 
 
 def _spec(value: str) -> dict[str, Any]:
@@ -30,6 +33,12 @@ def _spec(value: str) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise argparse.ArgumentTypeError("--spec must be a JSON object")
     return spec
+
+
+def _device_preference(spec: dict[str, Any]) -> str:
+    """The device a stage's spec asks for: train nests it under "training", evaluate has it
+    at the top, attack has none (it uses CUDA when present)."""
+    return str(spec.get("device") or spec.get("training", {}).get("device") or "auto")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,9 +99,28 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("aggregate", help="build the results tables")
     s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--csv", required=True)
-    s.add_argument("--md", required=True)
-    s.add_argument("--runs", required=True)
+    for name in ("csv", "md", "tex", "html", "runs"):
+        s.add_argument(f"--{name}", required=True)
+
+    s = sub.add_parser("compare", help="paired comparisons between methods, and ours beside published numbers")
+    s.add_argument("--spec", type=_spec, required=True)
+    s.add_argument("--runs", required=True, help="the long-format runs.csv written by aggregate")
+    for name in ("comparisons-csv", "comparisons-md", "comparisons-html", "published-csv", "published-md", "published-html"):
+        s.add_argument(f"--{name}", required=True)
+
+    s = sub.add_parser("plot", help="accuracy and attack-success figures (PNG)")
+    s.add_argument("--spec", type=_spec, required=True)
+    s.add_argument("--runs", required=True, help="the long-format runs.csv written by aggregate")
+    s.add_argument("--accuracy", required=True)
+    s.add_argument("--success", required=True)
+
+    s = sub.add_parser("curves", help="training curves of one dataset's runs (PNG)")
+    s.add_argument("--spec", type=_spec, required=True)
+    s.add_argument("--out", required=True)
+
+    s = sub.add_parser("examples", help="successful adversarial examples of one dataset (HTML)")
+    s.add_argument("--spec", type=_spec, required=True)
+    s.add_argument("--out", required=True)
     return p
 
 
@@ -108,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
             os.environ[var] = "1"
     cmd = args.command
+    if cmd in GPU_COMMANDS and _device_preference(args.spec) != "cpu":
+        from .gpu import claim_device
+
+        claim_device()
     if cmd == "download-dataset":
         from .sources import fetch_dataset
 
@@ -151,7 +183,24 @@ def main(argv: list[str] | None = None) -> int:
     elif cmd == "aggregate":
         from .aggregate import aggregate
 
-        aggregate(args.spec, args.csv, args.md, args.runs)
+        aggregate(args.spec, {k: getattr(args, k) for k in ("csv", "md", "tex", "html", "runs")})
+    elif cmd == "compare":
+        from .compare import compare
+
+        names = ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")
+        compare(args.spec, args.runs, {k: getattr(args, k) for k in names})
+    elif cmd == "plot":
+        from .plots import plot
+
+        plot(args.spec, args.runs, {"accuracy": args.accuracy, "success": args.success})
+    elif cmd == "curves":
+        from .plots import curves_plot
+
+        curves_plot(args.spec["runs"], args.spec["dataset"], args.spec["methods"], args.out)
+    elif cmd == "examples":
+        from .examples import examples_page
+
+        examples_page(args.spec, args.out)
     return 0
 
 

@@ -150,10 +150,40 @@ def check(config: dict[str, Any]) -> None:
                     )
         if a["shards"] > a["num_examples"]:
             errors.append(f"attacks.{name}.shards ({a['shards']}) is larger than num_examples ({a['num_examples']})")
+    errors += _report_errors(config)
     if config["training"]["prompt_reserve"] >= config["training"]["max_length"]:
         errors.append("training.prompt_reserve must be smaller than training.max_length")
     if errors:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(errors))
+
+
+def comparison_pairs(report: dict[str, Any], methods: list[str]) -> list[list[str]]:
+    """The comparison table's (method, baseline) pairs as JSON-friendly lists."""
+    from .compare import comparison_pairs as pairs
+
+    return [list(p) for p in pairs(report, methods)]
+
+
+def _report_errors(config: dict[str, Any]) -> list[str]:
+    """Problems of the ``report`` section: comparison methods, the published-numbers file."""
+    from .compare import PublishedError, comparison_pairs, load_published
+
+    report = config.get("report") or {}
+    errors = []
+    try:
+        comparison_pairs(report, list(config["methods"]))
+    except ValueError as err:
+        errors.append(str(err))
+    published = report.get("published")
+    if published:
+        if not Path(published).is_file():
+            errors.append(f"report.published: {published!r} does not exist (a CSV; see config/published.csv)")
+        else:
+            try:
+                load_published(published)
+            except PublishedError as err:
+                errors.append(f"report.published: {err}")
+    return errors
 
 
 def check_verbalizers(config: dict[str, Any], backbone: str, backbone_dir: str | Path) -> None:

@@ -7,7 +7,14 @@ rule aggregate:
     output:
         csv=ensure("results/tables/main.csv", non_empty=True),
         md=ensure("results/tables/main.md", non_empty=True),
-        runs="results/tables/runs.csv",
+        tex=ensure("results/tables/main.tex", non_empty=True),
+        html=report(
+            "results/tables/main.html",
+            caption="../report/main_table.rst",
+            category="1. Tables",
+            labels={"table": "clean and robust accuracy"},
+        ),
+        runs=ensure("results/tables/runs.csv", non_empty=True),
     log:
         "logs/aggregate.log",
     conda:
@@ -23,7 +30,7 @@ rule aggregate:
         ),
     shell:
         "python -m mvprepro aggregate --spec {params.spec:q} --csv {output.csv} --md {output.md} "
-        "--runs {output.runs} > {log} 2>&1"
+        "--tex {output.tex} --html {output.html} --runs {output.runs} > {log} 2>&1"
 
 
 rule costs:

@@ -21,7 +21,7 @@ rule attack:
     resources:
         gpu=lambda w: resources_for("attack", "gpu", 1),
         mem_mb=lambda w: resources_for("attack", "mem_mb", 16000),
-        runtime=lambda w: resources_for("attack", "runtime", 720),
+        runtime=lambda w, attempt: attempt * resources_for("attack", "runtime", 720),
     params:
         spec=lambda w: as_json(
             cfg.attack_spec(config, w.dataset, w.attack, w.shard, run_paths(w))

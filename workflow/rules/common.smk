@@ -32,6 +32,30 @@ os.environ.update(
     ),
 )
 
+
+def gpu_slots():
+    """Devices local GPU jobs may take, one each (src/mvprepro/gpu.py), or [] if none.
+
+    `--resources gpu=N` (or profiles/default's count of this machine's GPUs) caps how many
+    GPU jobs run at once; these slots tell each job which device is free. The devices are
+    those in CUDA_VISIBLE_DEVICES if set, else 0..N-1. Only a local run of the main
+    Snakemake process hands out slots: a cluster (Slurm --gpus) gives each job its own
+    device already, and a job inside a cluster allocation must keep the device it got.
+    """
+    if not (workflow.is_main_process and workflow.local_exec):
+        return []
+    n = workflow.global_resources.get("gpu").value
+    if not isinstance(n, int) or n < 1:
+        return []
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [d.strip() for d in visible.split(",") if d.strip()][:n]
+    return [str(i) for i in range(n)]
+
+
+if gpu_slots():
+    os.environ.update(MVPREPRO_GPU_SLOTS=",".join(gpu_slots()))
+
 DATASETS = list(config["datasets"])
 BACKBONES = list(config["backbones"])
 METHODS = list(config["methods"])
@@ -59,7 +83,11 @@ for _backbone in BACKBONES:
 
 
 def resources_for(rule_name, key, default):
-    """A portable resource (gpu, mem_mb, runtime) for a rule, from config['resources']."""
+    """A portable resource (gpu, mem_mb, runtime) for a rule, from config['resources'].
+
+    The rules multiply runtime by Snakemake's attempt number, so a job that hit its time
+    limit is resubmitted with more time when a profile sets `retries` (profiles/slurm).
+    """
     return config.get("resources", {}).get(rule_name, {}).get(key, default)
 
 
@@ -157,9 +185,46 @@ def benchmark_jobs():
     return jobs
 
 
+def dataset_runs(dataset):
+    """The runs of one dataset, with their training metrics and attack records."""
+    runs = []
+    for run in all_runs():
+        if run["dataset"] != dataset:
+            continue
+        path = RUN.format(**run)
+        runs.append(
+            {
+                **{k: run[k] for k in ("dataset", "backbone", "method", "seed")},
+                "metrics": f"{path}/metrics.json",
+                "records": {a: f"{path}/attacks/{a}.records.jsonl" for a in ATTACKS},
+            }
+        )
+    return runs
+
+
+REPORT = config["report"]
+# The (method, baseline) pairs of the comparison table; checked by cfg.check above.
+COMPARISONS = cfg.comparison_pairs(REPORT, METHODS)
+
+
+def published_input(wildcards):
+    return [REPORT["published"]] if REPORT["published"] else []
+
+
 TABLES = [
-    "results/tables/main.csv",
-    "results/tables/main.md",
-    "results/tables/runs.csv",
-    "results/tables/costs.csv",
+    f"results/tables/{name}.{ext}"
+    for name, exts in (
+        ("main", ("csv", "md", "tex", "html")),
+        ("runs", ("csv",)),
+        ("costs", ("csv",)),
+        ("comparisons", ("csv", "md", "html")),
+        ("published", ("csv", "md", "html")),
+    )
+    for ext in exts
+]
+FIGURES = [
+    "results/plots/accuracy.png",
+    "results/plots/attack_success.png",
+    *[f"results/plots/curves/{d}.png" for d in DATASETS],
+    *[f"results/examples/{d}.html" for d in DATASETS],
 ]

@@ -18,7 +18,7 @@ rule train:
     resources:
         gpu=lambda w: resources_for("train", "gpu", 1),
         mem_mb=lambda w: resources_for("train", "mem_mb", 16000),
-        runtime=lambda w: resources_for("train", "runtime", 720),
+        runtime=lambda w, attempt: attempt * resources_for("train", "runtime", 720),
     params:
         spec=lambda w: as_json(
             cfg.train_spec(
@@ -44,7 +44,7 @@ rule evaluate:
     resources:
         gpu=lambda w: resources_for("evaluate", "gpu", 1),
         mem_mb=lambda w: resources_for("evaluate", "mem_mb", 8000),
-        runtime=lambda w: resources_for("evaluate", "runtime", 60),
+        runtime=lambda w, attempt: attempt * resources_for("evaluate", "runtime", 60),
     params:
         spec=lambda w: as_json(
             {

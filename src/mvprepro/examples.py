@@ -1,0 +1,98 @@
+"""Successful adversarial examples of one dataset as an HTML page, changed words highlighted.
+
+Numbers say how often an attack succeeds; examples show *how*: whether the substitutions
+keep the meaning (a constraint doing its job) or turn the text into something a human would
+label differently (a constraint too loose). For each backbone x method x attack the page
+shows the first successful examples in test-split order, seeds in order, with the word-level
+difference between original and perturbed text (removed words struck through in red, new
+words in green) and the prediction before and after.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from .fileio import write_text_atomic
+from .tables import html_document
+from .tasks import get_task
+
+
+def highlight(original: str, perturbed: str) -> str:
+    """HTML of ``perturbed`` with word-level changes against ``original`` marked.
+
+    Words are compared, not characters, because the attacks swap whole words (TextBugger's
+    character bugs then show as one changed word); the result is joined by single spaces.
+    """
+    a, b = original.split(), perturbed.split()
+    pieces = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            pieces.extend(html.escape(w) for w in b[j1:j2])
+            continue
+        if i2 > i1:
+            pieces.append(f"<del>{html.escape(' '.join(a[i1:i2]))}</del>")
+        if j2 > j1:
+            pieces.append(f"<ins>{html.escape(' '.join(b[j1:j2]))}</ins>")
+    return " ".join(pieces)
+
+
+def _read_records(path: str | Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _label(names: tuple[str, ...], index: int) -> str:
+    return names[index] if 0 <= index < len(names) else str(index)
+
+
+def render_example(row: dict[str, Any], seed: int, label_names: tuple[str, ...]) -> str:
+    fields = []
+    for column, original in row["original_text"].items():
+        perturbed = (row.get("perturbed_text") or {}).get(column, original)
+        fields.append(f"<div><span class='meta'>{html.escape(column)}:</span> {highlight(original, perturbed)}</div>")
+    meta = (
+        f"seed {seed}, test example {row['position']}: gold <b>{html.escape(_label(label_names, row['label']))}</b>, "
+        f"predicted {html.escape(_label(label_names, row['original_output']))} &rarr; "
+        f"<b>{html.escape(_label(label_names, row['perturbed_output']))}</b>; "
+        f"{row['words_perturbed']} of {row['num_words']} words changed, {row['num_queries']} queries"
+    )
+    return f"<div class='example'><div class='meta'>{meta}</div>{''.join(fields)}</div>"
+
+
+def examples_page(spec: dict[str, Any], out: str | Path) -> None:
+    """``spec``: dataset, task, methods, attacks, per_method and runs (records per attack)."""
+    label_names = get_task(spec["task"]).label_names
+    runs = spec["runs"]
+    k = int(spec["per_method"])
+    intro = (
+        "<p class='note'>Successful attacks only: removed words <del>struck through</del>, "
+        f"inserted words <ins>highlighted</ins>. Up to {k} examples per method and attack, the "
+        "first in test-split order (seeds in order).</p>"
+    )
+    body = [intro]
+    for backbone in sorted({r["backbone"] for r in runs}, key=[r["backbone"] for r in runs].index):
+        for method in spec["methods"]:
+            mine = sorted((r for r in runs if r["backbone"] == backbone and r["method"] == method), key=lambda r: r["seed"])
+            if not mine:
+                continue
+            body.append(f"<h2>{html.escape(method)} ({html.escape(backbone)})</h2>")
+            for attack in spec["attacks"]:
+                shown, successes, attacked = [], 0, 0
+                for run in mine:
+                    rows = _read_records(run["records"][attack])
+                    attacked += sum(r["result"] != "skipped" for r in rows)
+                    for row in rows:
+                        if row["result"] == "successful":
+                            successes += 1
+                            if len(shown) < k:
+                                shown.append(render_example(row, run["seed"], label_names))
+                body.append(
+                    f"<h3>{html.escape(attack)}: {successes} successful of {attacked} attacked examples "
+                    f"over {len(mine)} seed(s)</h3>"
+                )
+                body.extend(shown or ["<p class='note'>No successful attack: every attacked example held.</p>"])
+    write_text_atomic(out, html_document(f"Adversarial examples: {spec['dataset']}", "".join(body)))

@@ -1,0 +1,151 @@
+"""Figures for the report (PNG, matplotlib, no display needed).
+
+- ``accuracy``: clean vs robust accuracy per method, one panel per dataset (and backbone);
+  bars are means over seeds, whiskers the sample standard deviation, dots the seeds, so the
+  spread is visible even with three seeds.
+- ``success``: attack success rate against the share of words the successful attacks
+  perturbed, one point per run and attack: a robust model should sit low (few successes),
+  and what successes remain should need more edits (right).
+- ``curves``: training curves (validation accuracy and training loss per evaluation) of
+  every run of one dataset, one line per seed.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .fileio import read_json, write_bytes_atomic
+
+MARKERS = "osD^v<>P*X"
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: cluster nodes and CI have no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    buf = io.BytesIO()
+    # No timestamps or software versions in the file, so identical results give identical PNGs.
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    _pyplot().close(fig)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _panels(long: pd.DataFrame, datasets: list[str]) -> list[tuple[str, str]]:
+    present = long[["dataset", "backbone"]].drop_duplicates()
+    return [(d, b) for d in datasets for b in present[present.dataset == d].backbone]
+
+
+def accuracy_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], attacks: list[str], path: str | Path) -> None:
+    plt = _pyplot()
+    panels = _panels(long, datasets)
+    series = [("clean_accuracy", "", "clean")] + [("robust_accuracy", a, f"robust ({a})") for a in attacks]
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.5, 1.1 * len(methods) * len(series) / 2) * len(panels), 4), squeeze=False)
+    width = 0.8 / len(series)
+    colours = plt.get_cmap("tab10")
+    for ax, (dataset, backbone) in zip(axes[0], panels):
+        sub = long[(long.dataset == dataset) & (long.backbone == backbone)]
+        shown = [m for m in methods if m in set(sub.method)]
+        for j, (metric, attack, label) in enumerate(series):
+            for i, method in enumerate(shown):
+                values = sub[(sub.method == method) & (sub.metric == metric) & (sub.attack == attack)]["value"]
+                if values.empty:
+                    continue
+                x = i + (j - (len(series) - 1) / 2) * width
+                std = values.std(ddof=1) if len(values) > 1 else 0.0
+                ax.bar(x, values.mean(), width, yerr=std, capsize=2, color=colours(j), alpha=0.75, label=label if i == 0 else None)
+                ax.scatter([x] * len(values), values, s=10, color="black", zorder=3)
+        ax.set_xticks(range(len(shown)), shown, rotation=30, ha="right")
+        ax.set_ylim(0, 105)
+        ax.set_title(f"{dataset} ({backbone})")
+        ax.set_ylabel("accuracy (%)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(loc="lower left", fontsize=8)
+    fig.suptitle("Clean vs robust accuracy (bars: mean over seeds, whiskers: std, dots: seeds)")
+    _save(fig, path)
+
+
+def success_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], attacks: list[str], path: str | Path) -> None:
+    plt = _pyplot()
+    panels = _panels(long, datasets)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    wide = long[long.metric.isin(["attack_success_rate", "mean_words_perturbed_pct"])].pivot_table(
+        index=["dataset", "backbone", "method", "seed", "attack"], columns="metric", values="value"
+    )
+    wide = wide.reset_index()
+    for ax, (dataset, backbone) in zip(axes[0], panels):
+        sub = wide[(wide.dataset == dataset) & (wide.backbone == backbone)]
+        for i, method in enumerate(methods):
+            for k, attack in enumerate(attacks):
+                pts = sub[(sub.method == method) & (sub.attack == attack)]
+                if pts.empty:
+                    continue
+                # A run without any success has no perturbed share: drawn hollow at 0.
+                none = pts["attack_success_rate"] <= 0
+                style = {"color": colours(i % 10), "marker": MARKERS[k % len(MARKERS)], "s": 36, "alpha": 0.8}
+                ax.scatter(pts[~none]["mean_words_perturbed_pct"], pts[~none]["attack_success_rate"], label=f"{method}, {attack}", **style)
+                if none.any():
+                    hollow = {**style, "facecolors": "none", "edgecolors": style.pop("color")}
+                    ax.scatter([0.0] * int(none.sum()), pts[none]["attack_success_rate"], **hollow)
+        ax.set_xlim(left=-1, right=max(10.0, float(sub["mean_words_perturbed_pct"].max()) * 1.1 if not sub.empty else 10.0))
+        ax.set_xlabel("words perturbed by successful attacks (%)")
+        ax.set_ylabel("attack success rate (%)")
+        ax.set_ylim(-3, 103)
+        ax.set_title(f"{dataset} ({backbone})")
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0][1:]:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, max(1, len(labels))), fontsize=8)
+    fig.suptitle("Attack success vs share of words perturbed (one point per run; hollow: no success)")
+    _save(fig, path)
+
+
+def curves_plot(runs: list[dict[str, Any]], dataset: str, methods: list[str], path: str | Path) -> None:
+    """Validation accuracy and training loss of every run of ``dataset`` (from metrics.json)."""
+    plt = _pyplot()
+    runs = [r for r in runs if r["dataset"] == dataset]
+    shown = [m for m in methods if any(r["method"] == m for r in runs)]
+    fig, axes = plt.subplots(2, len(shown), figsize=(3.6 * len(shown), 5.5), squeeze=False, sharex="col", layout="constrained")
+    colours = plt.get_cmap("tab10")
+    backbones = sorted({r["backbone"] for r in runs})
+    for col, method in enumerate(shown):
+        for run in (r for r in runs if r["method"] == method):
+            history = read_json(run["metrics"]).get("history", [])
+            if not history:
+                continue
+            steps = [h["step"] for h in history]
+            label = f"seed {run['seed']}" + (f", {run['backbone']}" if len(backbones) > 1 else "")
+            style = "-" if backbones.index(run["backbone"]) % 2 == 0 else "--"
+            colour = colours(int(run["seed"]) % 10)
+            axes[0][col].plot(steps, [h["val_accuracy"] for h in history], style, marker="o", ms=3, color=colour, label=label)
+            axes[1][col].plot(steps, [h["loss"] for h in history], style, marker="o", ms=3, color=colour, label=label)
+        axes[0][col].set_title(method)
+        axes[1][col].set_xlabel("optimizer step")
+        axes[0][col].grid(alpha=0.3)
+        axes[1][col].grid(alpha=0.3)
+        axes[0][col].legend(fontsize=7)
+    axes[0][0].set_ylabel("validation accuracy (%)")
+    axes[1][0].set_ylabel("training loss")
+    fig.suptitle(f"Training curves: {dataset}")
+    _save(fig, path)
+
+
+def plot(spec: dict[str, Any], runs_csv: str | Path, out: dict[str, str | Path]) -> None:
+    long = pd.read_csv(runs_csv, keep_default_na=False, na_values=[""])
+    long["attack"] = long["attack"].fillna("")
+    accuracy_plot(long, spec["datasets"], spec["methods"], spec["attacks"], out["accuracy"])
+    success_plot(long, spec["datasets"], spec["methods"], spec["attacks"], out["success"])

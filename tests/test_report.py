@@ -1,0 +1,234 @@
+"""Tables, comparisons, published numbers, plots and example pages, on hand-made numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mvprepro import aggregate, compare, examples, plots
+
+
+def _long(values: dict[tuple[str, str, str, int], float], attack_values=None) -> pd.DataFrame:
+    """A runs.csv-like frame: clean accuracy per (dataset, method, metric?, seed)."""
+    rows = []
+    for (dataset, method, metric, seed), value in values.items():
+        attack = "" if metric == "clean_accuracy" else metric.split(":")[1]
+        name = "clean_accuracy" if metric == "clean_accuracy" else metric.split(":")[0]
+        rows.append({"dataset": dataset, "backbone": "bb", "method": method, "seed": seed, "metric": name, "attack": attack, "value": value, "num_examples": 100})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def long() -> pd.DataFrame:
+    values = {}
+    numbers = {
+        # dataset, method: (clean per seed, textfooler robust per seed, textbugger robust per seed)
+        ("sst2", "mlp_ft"): ([90, 91, 92], [30, 35, 40], [50, 52, 54]),
+        ("sst2", "mvp"): ([91, 92, 92], [40, 38, 50], [60, 55, 56]),
+        ("boolq", "mlp_ft"): ([80, 79, 81], [28, 26, 30], [40, 41, 42]),
+        ("boolq", "mvp"): ([82, 83, 81], [42, 40, 44], [40, 48, 50]),
+    }
+    for (dataset, method), (clean, tf, tb) in numbers.items():
+        for seed in range(3):
+            values[(dataset, method, "clean_accuracy", seed)] = clean[seed]
+            values[(dataset, method, "robust_accuracy:textfooler", seed)] = tf[seed]
+            values[(dataset, method, "robust_accuracy:textbugger", seed)] = tb[seed]
+    return _long(values)
+
+
+def test_summary_marks_the_best_robust_accuracy_per_dataset(long):
+    table = aggregate.summarise(long, ["sst2", "boolq"], ["mlp_ft", "mvp"], ["textfooler", "textbugger"])
+    assert list(zip(table.dataset, table.method)) == [("sst2", "mlp_ft"), ("sst2", "mvp"), ("boolq", "mlp_ft"), ("boolq", "mvp")]
+    row = table.set_index(["dataset", "method"]).loc[("sst2", "mvp")]
+    assert row.textfooler_robust_mean == pytest.approx(128 / 3)
+    assert row.textfooler_robust_std == pytest.approx(pd.Series([40, 38, 50]).std(ddof=1))
+    assert table.textfooler_best.tolist() == [False, True, False, True]
+    # boolq textbugger: mlp_ft 41.0, mvp 46.0 -> only mvp
+    assert table.textbugger_best.tolist() == [False, True, False, True]
+    md = aggregate.markdown(table, ["textfooler", "textbugger"])
+    assert "| sst2 | bb | mvp | 3 | 91.7 ± 0.6 | **42.7 ± 6.4** | **57.0 ± 2.6** |" in md
+    tex = aggregate.latex(table, ["textfooler", "textbugger"])
+    assert r"mlp\_ft" in tex and r"\textbf{42.7 $\pm$ 6.4}" in tex and r"\toprule" in tex
+    page = aggregate.html(table, ["textfooler", "textbugger"])
+    assert "<td class='best'>42.7 ± 6.4</td>" in page
+
+
+def test_ties_are_all_marked():
+    values = {("sst2", m, "robust_accuracy:textfooler", 0): 50.0 for m in ("a", "b")}
+    values.update({("sst2", m, "clean_accuracy", 0): 90.0 for m in ("a", "b")})
+    table = aggregate.summarise(_long(values), ["sst2"], ["a", "b"], ["textfooler"])
+    assert table.textfooler_best.all()
+    # One seed: no standard deviation, the mean alone.
+    assert "| sst2 | bb | a | 1 | 90.0 | **50.0** |" in aggregate.markdown(table, ["textfooler"])
+
+
+def test_paired_differences_are_per_seed(long):
+    diffs = compare.paired_differences(long, [("mvp", "mlp_ft")], ["sst2", "boolq"], ["textfooler", "textbugger"])
+    row = diffs[(diffs.dataset == "sst2") & (diffs.attack == "textfooler")].iloc[0]
+    per_seed = pd.Series([40 - 30, 38 - 35, 50 - 40], dtype=float)
+    assert row.diff_mean == pytest.approx(per_seed.mean())
+    assert row.diff_std == pytest.approx(per_seed.std(ddof=1))
+    half = stats.t.ppf(0.975, 2) * per_seed.std(ddof=1) / math.sqrt(3)
+    assert (row.diff_ci95_low, row.diff_ci95_high) == pytest.approx((per_seed.mean() - half, per_seed.mean() + half))
+    assert row.seeds_favouring_method == 3 and row.num_seeds == 3
+    assert (row.method_mean, row.baseline_mean) == pytest.approx((128 / 3, 35.0))
+    # The average over datasets is taken seed by seed, then summarised.
+    avg = diffs[(diffs.dataset == "average") & (diffs.attack == "textfooler")].iloc[0]
+    boolq = pd.Series([42 - 28, 40 - 26, 44 - 30], dtype=float)
+    assert avg.diff_mean == pytest.approx(((per_seed + boolq) / 2).mean())
+    assert avg.diff_std == pytest.approx(((per_seed + boolq) / 2).std(ddof=1))
+    # Over datasets and attacks.
+    overall = diffs[diffs.attack == "all"].iloc[0]
+    tb = (pd.Series([10, 3, 2], dtype=float) + pd.Series([0, 7, 8], dtype=float)) / 2
+    assert overall.diff_mean == pytest.approx((((per_seed + boolq) / 2 + tb) / 2).mean())
+    clean = diffs[(diffs.metric == "clean_accuracy") & (diffs.dataset == "boolq")].iloc[0]
+    assert clean.diff_mean == pytest.approx(2.0) and clean.seeds_favouring_method == 2
+
+
+def test_unpaired_seeds_are_left_out(long):
+    partial = long[~((long.method == "mvp") & (long.seed == 2))]
+    diffs = compare.paired_differences(partial, [("mvp", "mlp_ft")], ["sst2", "boolq"], ["textfooler"])
+    assert set(diffs.num_seeds) == {2}
+
+
+def test_comparison_pairs_default_to_the_papers_and_reject_unknown_methods():
+    assert compare.comparison_pairs({}, ["mlp_ft", "mvp"]) == [("mvp", "mlp_ft")]
+    assert compare.comparison_pairs({}, ["mlp_ft", "mvp", "mlp_ft_adv", "mvp_adv"]) == list(compare.PAPER_COMPARISONS)
+    assert compare.comparison_pairs({"comparisons": [{"method": "a", "baseline": "b"}]}, ["a", "b"]) == [("a", "b")]
+    with pytest.raises(ValueError, match=r"report.comparisons\[0\].baseline is 'zzz'"):
+        compare.comparison_pairs({"comparisons": [{"method": "a", "baseline": "zzz"}]}, ["a", "b"])
+
+
+HEADER = "dataset,backbone,method,metric,attack,value,source\n"
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("sst2,bb,mvp,accuracy,,80,paper\n", "metric 'accuracy' is not one of"),
+        ("sst2,bb,mvp,clean_accuracy,textfooler,80,paper\n", "clean_accuracy takes no attack"),
+        ("sst2,bb,mvp,robust_accuracy,,80,paper\n", "needs an attack"),
+        ("sst2,bb,mvp,clean_accuracy,,eighty,paper\n", "'eighty' is not a number"),
+        ("sst2,bb,mvp,clean_accuracy,,0.8,\n", "needs its source"),
+        ("sst2,bb,mvp,clean_accuracy,,180,paper\n", "not a percentage"),
+        ("sst2,bb,mvp,clean_accuracy,,80,paper\nsst2,bb,mvp,clean_accuracy,,81,paper\n", "given twice"),
+    ],
+)
+def test_published_csv_errors_name_the_row_and_fix(tmp_path, body, message):
+    path = tmp_path / "published.csv"
+    path.write_text(HEADER + body)
+    with pytest.raises(compare.PublishedError, match=message):
+        compare.load_published(path)
+
+
+def test_published_csv_needs_its_header(tmp_path):
+    path = tmp_path / "published.csv"
+    path.write_text("dataset,method,value\nsst2,mvp,80\n")
+    with pytest.raises(compare.PublishedError, match="missing columns"):
+        compare.load_published(path)
+
+
+def test_ours_beside_published(tmp_path, long):
+    path = tmp_path / "published.csv"
+    path.write_text(
+        "# comments are allowed\n" + HEADER
+        + "sst2,bb,mvp,robust_accuracy,textfooler,45,Table 1\n"
+        + "boolq,bb,mvp,robust_accuracy,unspecified,42,README figure\n"
+        + "boolq,bb,mvp,clean_accuracy,,82,README figure\n"
+        + "ag_news,bb,mvp,clean_accuracy,,90,Table 1\n"
+    )
+    table = compare.beside_published(long, compare.load_published(path), ["sst2", "boolq"])
+    cell = table[(table.dataset == "sst2") & (table.method == "mvp") & (table.attack == "textfooler")].iloc[0]
+    assert cell.published == 45 and cell.difference == pytest.approx(128 / 3 - 45) and cell.num_seeds == 3
+    # Only a named attack matches its own cell.
+    other = table[(table.dataset == "sst2") & (table.method == "mvp") & (table.attack == "textbugger")].iloc[0]
+    assert pd.isna(other.published) and pd.isna(other.difference)
+    # An unnamed attack is set beside each of ours and keeps its caveat.
+    loose = table[(table.dataset == "boolq") & (table.method == "mvp") & (table.metric == "robust_accuracy")]
+    assert set(loose.attack) == {"textfooler", "textbugger"}
+    assert (loose.published == 42).all() and (loose.published_attack == "unspecified").all()
+    assert table[(table.dataset == "boolq") & (table.method == "mvp") & (table.metric == "clean_accuracy")].iloc[0].difference == pytest.approx(0.0)
+    # No published value is invented for mlp_ft; a published cell without a run of ours is kept.
+    assert table[table.method == "mlp_ft"].published.isna().all()
+    orphan = table[table.dataset == "ag_news"].iloc[0]
+    assert orphan.published == 90 and pd.isna(orphan.ours_mean)
+    assert list(dict.fromkeys(table.dataset)) == ["sst2", "boolq", "ag_news"]
+    _, rows = compare._published_cells(table)
+    assert any("textfooler (published: attack not named)" == cells[4][0] for cells in rows)
+
+
+def test_compare_writes_every_table(tmp_path, long):
+    runs = tmp_path / "runs.csv"
+    long.to_csv(runs, index=False)
+    out = {k: tmp_path / f"{k}.out" for k in ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")}
+    spec = {"comparisons": [["mvp", "mlp_ft"]], "datasets": ["sst2", "boolq"], "attacks": ["textfooler", "textbugger"], "published": None}
+    compare.compare(spec, runs, out)
+    diffs = pd.read_csv(out["comparisons_csv"])
+    assert len(diffs) == 2 * 3 + 3 + 1  # (2 datasets + average) x (clean + 2 attacks) + all
+    assert "| mvp - mlp_ft | bb | **average** | robust (textfooler) | 3 |" in out["comparisons_md"].read_text()
+    published = pd.read_csv(out["published_csv"])
+    assert published.published.isna().all() and len(published) == 2 * 2 * 3
+
+
+def test_highlight_marks_changed_words_and_escapes_html():
+    out = examples.highlight("the film was <b>great</b> fun", "the movie was <b>great</b> fun")
+    assert out == "the <del>film</del> <ins>movie</ins> was &lt;b&gt;great&lt;/b&gt; fun"
+    assert examples.highlight("a b c", "a b c") == "a b c"
+    assert examples.highlight("a b c", "a c") == "a <del>b</del> c"
+
+
+def test_examples_page(tmp_path):
+    def record(position, result, original, perturbed=None):
+        return {
+            "position": position, "label": 1, "result": result, "original_text": {"sentence": original},
+            "perturbed_text": {"sentence": perturbed} if perturbed else None, "original_output": 1,
+            "perturbed_output": 0 if result == "successful" else 1, "num_queries": 7, "num_words": 3,
+            "words_perturbed": 1 if perturbed else 0,
+        }
+
+    runs = []
+    for seed in (0, 1):
+        path = tmp_path / f"seed{seed}.jsonl"
+        rows = [record(0, "failed", "a fine film"), record(1, "successful", "a good film", "a decent film"), record(2, "skipped", "a bad film")]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        runs.append({"dataset": "sst2", "backbone": "bb", "method": "mvp", "seed": seed, "records": {"textfooler": str(path)}})
+    out = tmp_path / "sst2.html"
+    examples.examples_page({"dataset": "sst2", "task": "sst2", "methods": ["mvp"], "attacks": ["textfooler"], "per_method": 1, "runs": runs}, out)
+    page = out.read_text()
+    assert "textfooler: 2 successful of 4 attacked examples over 2 seed(s)" in page
+    assert page.count("class='example'") == 1  # per_method caps the sample
+    assert "a <del>good</del> <ins>decent</ins> film" in page
+    assert "gold <b>positive</b>, predicted positive &rarr; <b>negative</b>" in page
+
+
+def test_plots_are_pngs_and_reproducible(tmp_path, long):
+    extra = long[long.metric == "robust_accuracy"].assign(metric="attack_success_rate", value=lambda d: 100 - d.value)
+    words = long[long.metric == "robust_accuracy"].assign(metric="mean_words_perturbed_pct", value=5.0)
+    runs = tmp_path / "runs.csv"
+    pd.concat([long, extra, words]).to_csv(runs, index=False)
+    spec = {"datasets": ["sst2", "boolq"], "methods": ["mlp_ft", "mvp"], "attacks": ["textfooler", "textbugger"]}
+    first = {"accuracy": tmp_path / "a1.png", "success": tmp_path / "s1.png"}
+    second = {"accuracy": tmp_path / "a2.png", "success": tmp_path / "s2.png"}
+    plots.plot(spec, runs, first)
+    plots.plot(spec, runs, second)
+    for key, path in first.items():
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        assert data == second[key].read_bytes()
+
+
+def test_training_curves(tmp_path):
+    runs = []
+    for method in ("mlp_ft", "mvp"):
+        for seed in (0, 1):
+            path = tmp_path / f"{method}-{seed}.json"
+            history = [{"epoch": e, "step": 10 * e, "loss": 1 / e, "val_accuracy": 50 + 10 * e + seed} for e in (1, 2, 3)]
+            path.write_text(json.dumps({"history": history}))
+            runs.append({"dataset": "sst2", "backbone": "bb", "method": method, "seed": seed, "metrics": str(path)})
+    out = tmp_path / "curves.png"
+    plots.curves_plot(runs, "sst2", ["mlp_ft", "mvp"], out)
+    assert out.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,132 @@
+# What a reader looks at: paired comparisons, ours beside the published numbers, figures and
+# adversarial examples. Everything here reads finished per-run files (or runs.csv), so it
+# reruns in seconds and never retrains or reattacks. `snakemake --report` gathers the
+# outputs marked report() into one self-contained HTML file.
+
+
+rule compare:
+    input:
+        runs="results/tables/runs.csv",
+        published=published_input,
+    output:
+        comparisons_csv="results/tables/comparisons.csv",
+        comparisons_md="results/tables/comparisons.md",
+        comparisons_html=report(
+            "results/tables/comparisons.html",
+            caption="../report/comparisons.rst",
+            category="1. Tables",
+            labels={"table": "headline comparisons"},
+        ),
+        published_csv="results/tables/published.csv",
+        published_md="results/tables/published.md",
+        published_html=report(
+            "results/tables/published.html",
+            caption="../report/published.rst",
+            category="1. Tables",
+            labels={"table": "ours vs published"},
+        ),
+    log:
+        "logs/compare.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=lambda w: as_json(
+            {
+                "comparisons": COMPARISONS,
+                "datasets": DATASETS,
+                "attacks": ATTACKS,
+                "published": REPORT["published"],
+            }
+        ),
+    shell:
+        "python -m mvprepro compare --spec {params.spec:q} --runs {input.runs} "
+        "--comparisons-csv {output.comparisons_csv} --comparisons-md {output.comparisons_md} "
+        "--comparisons-html {output.comparisons_html} --published-csv {output.published_csv} "
+        "--published-md {output.published_md} --published-html {output.published_html} "
+        "> {log} 2>&1"
+
+
+rule plots:
+    input:
+        runs="results/tables/runs.csv",
+    output:
+        accuracy=report(
+            "results/plots/accuracy.png",
+            caption="../report/accuracy.rst",
+            category="2. Plots",
+            labels={"figure": "clean vs robust accuracy"},
+        ),
+        success=report(
+            "results/plots/attack_success.png",
+            caption="../report/attack_success.rst",
+            category="2. Plots",
+            labels={"figure": "attack success vs words perturbed"},
+        ),
+    log:
+        "logs/plots.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=lambda w: as_json(
+            {"datasets": DATASETS, "methods": METHODS, "attacks": ATTACKS}
+        ),
+    shell:
+        "python -m mvprepro plot --spec {params.spec:q} --runs {input.runs} "
+        "--accuracy {output.accuracy} --success {output.success} > {log} 2>&1"
+
+
+rule training_curves:
+    input:
+        lambda w: [run["metrics"] for run in dataset_runs(w.dataset)],
+    output:
+        report(
+            "results/plots/curves/{dataset}.png",
+            caption="../report/curves.rst",
+            category="3. Training curves",
+            labels={"dataset": "{dataset}"},
+        ),
+    log:
+        "logs/training_curves/{dataset}.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=lambda w: as_json(
+            {
+                "dataset": w.dataset,
+                "methods": METHODS,
+                "runs": dataset_runs(w.dataset),
+            }
+        ),
+    shell:
+        "python -m mvprepro curves --spec {params.spec:q} --out {output} > {log} 2>&1"
+
+
+rule adversarial_examples:
+    input:
+        lambda w: [
+            path for run in dataset_runs(w.dataset) for path in run["records"].values()
+        ],
+    output:
+        report(
+            "results/examples/{dataset}.html",
+            caption="../report/examples.rst",
+            category="4. Adversarial examples",
+            labels={"dataset": "{dataset}"},
+        ),
+    log:
+        "logs/adversarial_examples/{dataset}.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=lambda w: as_json(
+            {
+                "dataset": w.dataset,
+                "task": config["datasets"][w.dataset]["task"],
+                "methods": METHODS,
+                "attacks": ATTACKS,
+                "per_method": REPORT["examples_per_method"],
+                "runs": dataset_runs(w.dataset),
+            }
+        ),
+    shell:
+        "python -m mvprepro examples --spec {params.spec:q} --out {output} > {log} 2>&1"
