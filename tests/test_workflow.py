@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -11,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 COPY = ("Snakefile", "config.yaml", "config", "workflow", "src", "profiles", "envs")
@@ -319,14 +320,20 @@ def test_adding_a_seed_adds_only_that_seed(demo_run):
     assert len([1 for r, _ in jobs if r == "train"]) == 6
 
 
-def test_editing_published_numbers_reruns_only_the_comparison(demo_run):
-    published = demo_run / "config" / "published.csv"
-    original = published.read_text()
+@contextlib.contextmanager
+def _appended(path: Path, text: str):
+    """``path`` with ``text`` appended for the duration of the block, then restored."""
+    original = path.read_text()
     try:
-        published.write_text(original + "sst2,tiny-roberta,mvp,clean_accuracy,,50,a test\n")
-        jobs = _planned_jobs(demo_run, "config/demo.yaml")
+        path.write_text(original + text)
+        yield
     finally:
-        published.write_text(original)
+        path.write_text(original)
+
+
+def test_editing_published_numbers_reruns_only_the_comparison(demo_run):
+    with _appended(demo_run / "config" / "published.csv", "sst2,tiny-roberta,mvp,clean_accuracy,,50,a test\n"):
+        jobs = _planned_jobs(demo_run, "config/demo.yaml")
     assert {r for r, _ in jobs} == {"compare", "all"}
 
 
@@ -338,13 +345,8 @@ def test_changing_the_example_count_reruns_only_the_example_pages(demo_run):
 
 
 def test_editing_training_code_reruns_training(demo_run):
-    source = demo_run / "src" / "mvprepro" / "train.py"
-    original = source.read_text()
-    try:
-        source.write_text(original + "\n# an edit\n")
+    with _appended(demo_run / "src" / "mvprepro" / "train.py", "\n# an edit\n"):
         jobs = _planned_jobs(demo_run, "config/demo.yaml")
-    finally:
-        source.write_text(original)
     assert len([1 for r, _ in jobs if r == "train"]) == 12
     assert not any(r in ("prepare", "tokenize", "download_dataset") for r, _ in jobs)
 

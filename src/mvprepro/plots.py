@@ -95,7 +95,7 @@ def success_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], at
                 style = {"color": colours(i % 10), "marker": MARKERS[k % len(MARKERS)], "s": 36, "alpha": 0.8}
                 ax.scatter(pts[~none]["mean_words_perturbed_pct"], pts[~none]["attack_success_rate"], label=f"{method}, {attack}", **style)
                 if none.any():
-                    hollow = {**style, "facecolors": "none", "edgecolors": style.pop("color")}
+                    hollow = {**{k: v for k, v in style.items() if k != "color"}, "facecolors": "none", "edgecolors": style["color"]}
                     ax.scatter([0.0] * int(none.sum()), pts[none]["attack_success_rate"], **hollow)
         ax.set_xlim(left=-1, right=max(10.0, float(sub["mean_words_perturbed_pct"].max()) * 1.1 if not sub.empty else 10.0))
         ax.set_xlabel("words perturbed by successful attacks (%)")
