@@ -14,10 +14,28 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def prompt_words() -> list[str]:
+    """Label words and template words of config/prompts/*.yaml, which the tiny vocabulary keeps whole.
+
+    The builders no longer read prompt files: the config lists these words in the builder's
+    ``words`` option (as config/demo.yaml does), so the tests pass them the same way.
+    """
+    import yaml
+
+    words: list[str] = []
+    for path in sorted((REPO / "config" / "prompts").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        for class_words in data["verbalizer"]:
+            words += [str(w) for w in class_words]
+        for template in data["templates"]:
+            words += template.replace("[MASK]", " ").replace("[SEP]", " ").split()
+    return list(dict.fromkeys(words))
+
+
 @pytest.fixture(scope="session")
 def demo_raw(tmp_path_factory) -> dict[str, Path]:
     """The three demo datasets, saved as the download rule saves them."""
-    from mvprepro.sources import fetch_dataset
+    from mvprepro.download.sources import fetch_dataset
 
     root = tmp_path_factory.mktemp("datasets")
     out = {}
@@ -30,12 +48,13 @@ def demo_raw(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory, demo_raw) -> Path:
     """A tiny RoBERTa whose tokenizer knows the paper's label words."""
-    from mvprepro.sources import fetch_backbone
+    from mvprepro.download.sources import fetch_backbone
 
     out = tmp_path_factory.mktemp("backbone") / "tiny"
-    corpus = [str(p) for p in demo_raw.values()] + [str(p) for p in sorted((REPO / "config" / "prompts").glob("*.yaml"))]
+    corpus = [str(p) for p in demo_raw.values()]
+    options = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "pretrain_steps": 200, "words": prompt_words()}
     fetch_backbone(
-        {"builder": "tiny_roberta", "options": {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "pretrain_steps": 200}},
+        {"builder": "tiny_roberta", "options": options},
         out,
         "tiny",
         corpus=corpus,
@@ -51,11 +70,11 @@ def tokenizer(tiny_backbone):
 
 
 def _tiny(tmp_path_factory, demo_raw, builder: str) -> Path:
-    from mvprepro.sources import fetch_backbone
+    from mvprepro.download.sources import fetch_backbone
 
     out = tmp_path_factory.mktemp("backbone") / builder
-    corpus = [str(p) for p in demo_raw.values()] + [str(p) for p in sorted((REPO / "config" / "prompts").glob("*.yaml"))]
-    options = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "pretrain_steps": 200}
+    corpus = [str(p) for p in demo_raw.values()]
+    options = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "pretrain_steps": 200, "words": prompt_words()}
     fetch_backbone({"builder": builder, "options": options}, out, builder, corpus=corpus)
     return out
 

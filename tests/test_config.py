@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from mvprepro import config as cfg
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+# What mvprepro.data.tasks.prepare_splits applies when the protocol leaves a key out.
+PROTOCOL_DEFAULTS = {"split_seed": 0, "validation_fraction": 0.05, "train_fraction": 0.95}
 
 
 def _load(name: str) -> dict:
@@ -38,6 +41,47 @@ def test_schema_fills_defaults(demo):
     assert demo["attacks"]["textfooler"]["query_batch_size"] == 64
     assert demo["attacks"]["textbugger"]["variant"] == "paper"
     assert demo["training"]["max_eval_examples"] is None
+    assert demo["training"]["eval_batch_size"] == 32
+    # An omitted protocol is {}, then filled with the values prepare_splits applies, so the
+    # prepare spec states the whole protocol.
+    assert demo["datasets"]["sst2"]["protocol"] == PROTOCOL_DEFAULTS
+    # Prompt methods pool as the paper does; other kinds get no pooling keys.
+    demo["methods"]["clsprompt"] = {"kind": "clsprompt"}
+    validate(demo, SCHEMA)
+    assert demo["methods"]["clsprompt"]["pool_label_words"] == "max"
+    assert demo["methods"]["clsprompt"]["pool_templates"] == "mean"
+    assert "pool_label_words" not in demo["methods"]["mlp_ft"]
+
+
+def test_schema_fills_the_papers_attack_settings_and_resources():
+    """A config naming only the recipes gets the paper's attacks and the full resources."""
+    c = {
+        "backbones": {"b": {"source": {"hub": "x/y"}}},
+        "datasets": {"sst2": {"task": "sst2", "source": {"hub": "glue"}, "prompts": "config/prompts/sst2.yaml"}},
+        "methods": {"mvp": {"kind": "mvp"}},
+        "seeds": [0],
+        "attacks": {"tf": {"recipe": "textfooler"}, "tb": {"recipe": "textbugger"}, "pwws": {"recipe": "pwws"}},
+    }
+    validate(c, SCHEMA)
+    tf, tb, pwws = c["attacks"]["tf"], c["attacks"]["tb"], c["attacks"]["pwws"]
+    assert (tf["variant"], tf["max_candidates"], tf["min_cos_sim"], tf["pos"]) == ("paper", 50, 0.5, True)
+    assert tf["max_words_perturbed"] == {"default": 0.1, "ag_news": 0.3}
+    assert (tb["variant"], tb["max_candidates"]) == ("paper", 5)
+    assert "pos" not in tb and "min_cos_sim" not in tb
+    # Other recipes get no variant and none of the paper's TextFooler/TextBugger settings.
+    assert not {"variant", "max_candidates", "min_cos_sim", "max_words_perturbed", "pos"} & set(pwws)
+    assert (pwws["num_examples"], pwws["shards"], pwws["embedding"], pwws["model_batch_size"]) == (1000, 1, "counterfitted", 32)
+    assert c["attack_resources"] == {
+        "embeddings": {"counterfitted": {"source": {"textattack": "paragramcf"}}},
+        "nltk": "download",
+        "sentence_encoder": "use",
+    }
+    # Every compute rule gets a full set of resources, on a GPU unless the config says otherwise.
+    for rule in ("train", "evaluate", "attack"):
+        res = c["resources"][rule]
+        assert set(res) == {"gpu", "mem_mb", "runtime", "threads"} and res["gpu"] == 1, rule
+        assert all(isinstance(v, int) and v >= 1 for v in res.values()), rule
+    assert c["datasets"]["sst2"]["protocol"] == PROTOCOL_DEFAULTS
 
 
 def test_paper_grid(monkeypatch):
@@ -116,28 +160,102 @@ def test_more_shards_than_examples(demo):
     assert "attacks.textfooler.shards (4) is larger than num_examples (3)" in _semantic_error(demo)
 
 
+def test_variant_only_on_recipes_that_have_variants(demo):
+    demo["attacks"]["pwws"] = {"recipe": "pwws", "variant": "stock"}
+    validate(demo, SCHEMA)  # the schema allows the key; the check says where it does not apply
+    msg = _semantic_error(demo)
+    assert "attacks.pwws.variant: recipe 'pwws' has no variants (only textbugger, textfooler do); remove the key" in msg
+    assert "attacks.textbugger" not in msg and "attacks.textfooler" not in msg  # their variants are fine
+    demo["attacks"]["pwws"].pop("variant")
+    cfg.check(demo)
+
+
 def test_all_problems_reported_together(demo):
     demo["attacks"]["textfooler"].update(num_examples=3, shards=4)
     demo["attacks"]["textbugger"]["embedding"] = "glove"
     assert _semantic_error(demo).count("\n  - ") == 2
 
 
-def test_verbalizer_word_must_be_one_token(demo, tiny_backbone):
+def _check_prompts(demo: dict, tiny_backbone: Path, out: Path) -> None:
+    from mvprepro.train.check import check_prompts
+
+    check_prompts(cfg.Plan(demo).check_prompts("sst2", "tiny-roberta", "mvp"), tiny_backbone, out)
+
+
+def test_verbalizer_word_must_be_one_token(demo, tiny_backbone, tmp_path):
+    from mvprepro.fileio import read_json
+    from mvprepro.train.check import PromptCheckError
+
+    _check_prompts(demo, tiny_backbone, tmp_path / "ok.json")  # the shipped prompts pass
+    checked = read_json(tmp_path / "ok.json")
+    assert len(checked["templates"]) == 4 and checked["label_classes"] == [0, 1]
+    assert checked["spec"]["method"]["verbalizer"] == [["negative"], ["positive"]]
+
     demo["methods"]["mvp"]["verbalizer"] = [["negative"], ["supercalifragilistic"]]
-    demo["datasets"] = {"sst2": demo["datasets"]["sst2"]}
-    with pytest.raises(cfg.ConfigError, match="verbalizer word 'supercalifragilistic' \\(class 1\\) is not a single token for tiny-roberta"):
-        cfg.check_verbalizers(demo, "tiny-roberta", tiny_backbone)
+    with pytest.raises(
+        PromptCheckError,
+        match="^methods.mvp on datasets.sst2: verbalizer word 'supercalifragilistic' \\(class 1\\) is not a single token for tiny-roberta",
+    ):
+        _check_prompts(demo, tiny_backbone, tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+    assert issubclass(PromptCheckError, ValueError)
+
+
+def test_template_longer_than_prompt_reserve(demo, tiny_backbone, tmp_path):
+    from mvprepro.train.check import PromptCheckError
+
+    demo["training"]["prompt_reserve"] = 2
+    with pytest.raises(PromptCheckError, match="methods.mvp on datasets.sst2: a template is \\d+ tokens .*training.prompt_reserve \\(2\\)"):
+        _check_prompts(demo, tiny_backbone, tmp_path / "out.json")
 
 
 def test_params_slices_are_independent(demo):
     """Editing MVP's templates changes MVP's train spec only, not MLP-FT's or the data's."""
-    paths = {"model_dir": "m"}
-    before = {m: cfg.train_spec(demo, "sst2", "tiny-roberta", m, 0, paths) for m in ("mlp_ft", "mvp")}
-    prep_before = cfg.prepare_spec(demo, "sst2")
+    plan = cfg.Plan(demo)
+    before = {m: plan.train("sst2", "tiny-roberta", m, 0) for m in ("mlp_ft", "mvp")}
+    prep_before = plan.prepare("sst2")
+    tok_before = plan.tokenize("sst2", "tiny-roberta")
+    check_before = plan.check_prompts("sst2", "tiny-roberta", "mvp")
+    demo = copy.deepcopy(demo)
     demo["methods"]["mvp"]["templates"] = ["[SEP] It was [MASK]"]
-    assert cfg.train_spec(demo, "sst2", "tiny-roberta", "mlp_ft", 0, paths) == before["mlp_ft"]
-    assert cfg.train_spec(demo, "sst2", "tiny-roberta", "mvp", 0, paths) != before["mvp"]
-    assert cfg.prepare_spec(demo, "sst2") == prep_before
+    after = cfg.Plan(demo)
+    assert after.train("sst2", "tiny-roberta", "mlp_ft", 0) == before["mlp_ft"]
+    assert after.train("sst2", "tiny-roberta", "mvp", 0) != before["mvp"]
+    assert after.train("sst2", "tiny-roberta", "mvp", 0)["method"]["templates"] == ["[SEP] It was [MASK]"]
+    assert after.check_prompts("sst2", "tiny-roberta", "mvp") != check_before
+    assert after.prepare("sst2") == prep_before
+    assert after.tokenize("sst2", "tiny-roberta") == tok_before
+    # The change reaches everything downstream of MVP's train job, and nothing else.
+    assert after.evaluate("sst2", "tiny-roberta", "mvp", 0) != plan.evaluate("sst2", "tiny-roberta", "mvp", 0)
+    assert after.evaluate("sst2", "tiny-roberta", "mlp_ft", 0) == plan.evaluate("sst2", "tiny-roberta", "mlp_ft", 0)
+    assert after.attack("sst2", "tiny-roberta", "mvp", 0, "textfooler", 0) != plan.attack("sst2", "tiny-roberta", "mvp", 0, "textfooler", 0)
+    assert after.attack("sst2", "tiny-roberta", "mlp_ft", 0, "textfooler", 0) == plan.attack("sst2", "tiny-roberta", "mlp_ft", 0, "textfooler", 0)
+
+
+def test_specs_hold_settings_not_paths(demo):
+    plan = cfg.Plan(demo)
+    train = plan.train("sst2", "tiny-roberta", "mvp", 0)
+    assert set(train["training"]) == set(cfg.specs.TRAINING_KEYS)
+    assert train["num_labels"] == 2 and train["seed"] == 0 and isinstance(train["provenance"], str)
+    evaluate = plan.evaluate("sst2", "tiny-roberta", "mvp", 0)
+    assert {k: v for k, v in evaluate.items() if k != "provenance"} == {"batch_size": 32, "device": "cpu"}
+    assert not any(isinstance(v, str) and "/" in v for spec in (train, evaluate) for v in spec.values())
+    attack = plan.attack("sst2", "tiny-roberta", "mvp", 1, "textfooler", 0)
+    assert {k: attack[k] for k in ("attack_name", "task", "shard", "shards", "device")} == {
+        "attack_name": "textfooler", "task": "sst2", "shard": 0, "shards": 1, "device": "cpu"
+    }
+    assert attack["attack"] == demo["attacks"]["textfooler"]
+    # Specs travel to the CLI as JSON (--spec) and come back unchanged.
+    for spec in (train, evaluate, attack, plan.prepare("sst2"), plan.check_prompts("sst2", "tiny-roberta", "mvp"),
+                 plan.merge_attack("sst2", "tiny-roberta", "mvp", 1, "textfooler")):
+        assert json.loads(json.dumps(spec)) == spec
+    # Different seeds are different jobs.
+    assert attack["provenance"] != plan.attack("sst2", "tiny-roberta", "mvp", 0, "textfooler", 0)["provenance"]
+    # A training override of a method reaches its train spec only.
+    demo["methods"]["mlp_ft"]["training"] = {"lr": 0.5}
+    plan = cfg.Plan(demo)
+    assert plan.train("sst2", "tiny-roberta", "mlp_ft", 0)["training"]["lr"] == 0.5
+    assert plan.train("sst2", "tiny-roberta", "mvp", 0)["training"]["lr"] == demo["training"]["lr"]
 
 
 def test_duplicate_names_are_rejected(tmp_path):
@@ -163,7 +281,7 @@ def test_undefined_dataset_references(demo):
 
 def test_template_indices_select_and_are_checked(demo):
     demo["methods"]["mvp_2"] = {"kind": "mvp", "template_indices": [0, 3]}
-    spec = cfg.method_spec(demo, "sst2", "mvp_2")
+    spec = cfg.Plan(demo).method("sst2", "mvp_2")
     assert spec["templates"] == ["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"]
     demo["methods"]["mvp_2"]["template_indices"] = [4]
     assert "template_indices [4] are outside 0..3" in _semantic_error(demo)
@@ -171,7 +289,7 @@ def test_template_indices_select_and_are_checked(demo):
 
 def test_clsprompt_uses_the_verbalizer_without_templates(demo):
     demo["methods"]["clsprompt"] = {"kind": "clsprompt"}
-    spec = cfg.method_spec(demo, "ag_news", "clsprompt")
+    spec = cfg.Plan(demo).method("ag_news", "clsprompt")
     assert spec["templates"] == [] and spec["verbalizer"] == [["politics"], ["sports"], ["business"], ["technology"]]
 
 
@@ -188,7 +306,7 @@ def test_report_section_errors_name_the_key(demo, tmp_path):
 
 
 def test_shipped_published_numbers_are_valid():
-    from mvprepro.compare import load_published
+    from mvprepro.report.compare import load_published
 
     table = load_published(REPO / "config" / "published.csv")
     assert set(table.metric) <= {"clean_accuracy", "robust_accuracy"} and (table.source != "").all()

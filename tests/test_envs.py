@@ -335,7 +335,10 @@ def test_cli_entry_points_cover_every_rule_command():
     entries = _cli_entry_points()
     used = {c for r in _rules() for c in r.commands}
     assert used <= set(entries), used - set(entries)
-    assert entries["train"] == ("mvprepro.train", "train")
+    assert entries["train"] == ("mvprepro.train.finetune", "train")
+    assert entries["evaluate"] == ("mvprepro.train.evaluate", "evaluate")
+    assert entries["check-prompts"] == ("mvprepro.train.check", "check_prompts")
+    assert entries["merge-attack"] == ("mvprepro.attack.merge", "merge")
     assert entries["download-attack-resources"] == ("mvprepro.attack.resources", "fetch")
 
 

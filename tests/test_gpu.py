@@ -83,5 +83,27 @@ def test_a_killed_job_frees_its_device(tmp_path):
 
 def test_cpu_stages_claim_no_device():
     assert cli._device_preference({"training": {"device": "cpu"}}) == "cpu"  # train
-    assert cli._device_preference({"device": "cpu"}) == "cpu"  # evaluate
-    assert cli._device_preference({"attack": {}}) == "auto"  # attack: CUDA when present
+    assert cli._device_preference({"batch_size": 32, "device": "cpu"}) == "cpu"  # evaluate
+    assert cli._device_preference({"attack": {"recipe": "textfooler"}, "device": "cpu"}) == "cpu"  # attack
+    assert cli._device_preference({"attack": {"recipe": "textfooler"}, "device": "auto"}) == "auto"  # CUDA when present
+    assert cli._device_preference({"attack": {}}) == "auto"
+
+
+def test_the_plans_gpu_specs_carry_the_configs_device(monkeypatch):
+    """Each GPU stage's spec, as the workflow builds it, tells the CLI which device it wants."""
+    import yaml
+    from snakemake.utils import validate
+
+    from mvprepro import config as cfg
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(repo)
+    config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
+    validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    for device in ("cpu", "auto"):
+        config["training"]["device"] = device
+        plan = cfg.Plan(config)
+        run = ("sst2", "tiny-roberta", "mvp", 0)
+        specs = {"train": plan.train(*run), "evaluate": plan.evaluate(*run), "attack": plan.attack(*run, "textfooler", 0)}
+        assert set(specs) == cli.GPU_COMMANDS
+        assert {name: cli._device_preference(spec) for name, spec in specs.items()} == dict.fromkeys(specs, device)

@@ -7,8 +7,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-from mvprepro import adversarial, models, probe, prompts
-from mvprepro.templates import parse_template
+from mvprepro.names import METHOD_KINDS
+from mvprepro.train import adversarial, models, probe, prompts
+from mvprepro.train.templates import parse_template
 
 TEMPLATES = ["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"]
 VERBALIZER = [["negative"], ["positive"]]
@@ -27,7 +28,11 @@ def _build(backbone, kind: str, **extra) -> models.MethodModel:
     return models.build(backbone, _spec(kind, **extra)).eval()
 
 
-@pytest.mark.parametrize("kind", models.KINDS)
+def test_every_method_kind_has_a_model_class():
+    assert set(models.MODEL_CLASSES) == set(METHOD_KINDS)
+
+
+@pytest.mark.parametrize("kind", METHOD_KINDS)
 def test_every_kind_gives_class_scores_and_roundtrips(tiny_backbone, tokenizer, tmp_path, kind):
     model = _build(tiny_backbone, kind)
     batch = model.collate(tokenizer(TEXTS)["input_ids"])
@@ -132,28 +137,37 @@ def test_mvp_on_bert_and_gpt2_matches_full_vocabulary(request, fixture, causal):
 @pytest.mark.parametrize("fixture", ["tiny_bert", "tiny_gpt2"])
 def test_mvp_end_to_end_on_bert_and_gpt2(request, fixture, demo_raw, tmp_path):
     """Prepare, tokenize, train, evaluate and attack MVP on another backbone family."""
-    from mvprepro import data, fileio
+    from mvprepro import fileio
     from mvprepro.attack import resources
-    from mvprepro.attack import run as attack_run
-    from mvprepro.train import evaluate, train
+    from mvprepro.attack.merge import merge
+    from mvprepro.attack.run import attack_shard
+    from mvprepro.data.prepare import prepare
+    from mvprepro.data.tokenize import tokenize
+    from mvprepro.train.check import check_prompts
+    from mvprepro.train.evaluate import evaluate
+    from mvprepro.train.finetune import train
 
     backbone = request.getfixturevalue(fixture)
-    data.prepare(demo_raw["boolq"], tmp_path / "data", {"task": "boolq", "protocol": {}})
-    data.tokenize(tmp_path / "data", backbone, tmp_path / "tok", {"task": "boolq", "max_length": 96, "prompt_reserve": 16})
-    training = {"lr": 2e-3, "batch_size": 16, "max_epochs": 1, "weight_decay": 0.01, "patience": 1, "eval_every_steps": None,
-                "max_length": 96, "prompt_reserve": 16, "max_eval_examples": None, "device": "cpu"}
-    spec = {"dataset": "boolq", "task": "boolq", "num_labels": 2, "backbone": fixture, "backbone_dir": str(backbone),
-            "tokenized_dir": str(tmp_path / "tok"), "seed": 0, "training": training,
-            "method": {"name": "mvp", "kind": "mvp", "templates": ["Answer to the question is [MASK]", "[SEP] The answer is [MASK]"],
-                       "verbalizer": [["false"], ["true"]], "adv": {"norm": "l2", "epsilon": 1.0}}}
-    train(spec, tmp_path / "model", tmp_path / "metrics.json")
-    evaluate({"tokenized_dir": str(tmp_path / "tok"), "device": "cpu"}, tmp_path / "model", tmp_path / "clean.json")
+    prepare(demo_raw["boolq"], tmp_path / "data", {"dataset": "boolq", "task": "boolq", "protocol": {}})
+    tokenize(tmp_path / "data", backbone, tmp_path / "tok", {"task": "boolq", "max_length": 96, "prompt_reserve": 16})
+    training = {"lr": 2e-3, "batch_size": 16, "grad_accumulation": 1, "group_by_length": False, "max_epochs": 1,
+                "weight_decay": 0.01, "patience": 1, "eval_every_steps": None, "max_length": 96, "prompt_reserve": 16,
+                "max_eval_examples": None, "device": "cpu"}
+    method = {"name": "mvp", "kind": "mvp", "templates": ["Answer to the question is [MASK]", "[SEP] The answer is [MASK]"],
+              "verbalizer": [["false"], ["true"]], "adv": {"norm": "l2", "epsilon": 1.0}}
+    # The prompts pass the check on this tokenizer, and training accepts the check's output.
+    check_prompts({"dataset": "boolq", "backbone": fixture, "method": method, "prompt_reserve": 16}, backbone, tmp_path / "check.json")
+    spec = {"dataset": "boolq", "task": "boolq", "num_labels": 2, "backbone": fixture, "seed": 0, "training": training, "method": method}
+    train(spec, tmp_path / "tok", backbone, tmp_path / "model", tmp_path / "metrics.json", prompt_check=tmp_path / "check.json")
+    evaluate({"batch_size": 32, "device": "cpu"}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
     assert 0 <= fileio.read_json(tmp_path / "clean.json")["accuracy"] <= 100
-    resources.fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}, tmp_path / "res")
-    attack_spec = {"attack_name": "textfooler", "attack": {"recipe": "textfooler", "num_examples": 4, "max_words_perturbed": 0.5},
-                   "task": "boolq", "shard": 0, "shards": 1, "data_dir": str(tmp_path / "data"),
-                   "model_dir": str(tmp_path / "model"), "resource_dir": str(tmp_path / "res")}
-    attack_run.attack_shard(attack_spec, tmp_path / "s.jsonl", tmp_path / "s.json")
-    attack_run.merge([str(tmp_path / "s.jsonl")], [str(tmp_path / "s.json")], attack_spec, tmp_path / "a.json", tmp_path / "a.jsonl")
+    spec_res = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}
+    resources.fetch(spec_res, tmp_path / "res" / "manifest.json")
+    attack_cfg = {"recipe": "textfooler", "num_examples": 4, "shards": 1, "seed": 0, "embedding": "counterfitted",
+                  "max_candidates": 50, "min_cos_sim": 0.5, "max_words_perturbed": 0.5, "pos": True,
+                  "query_batch_size": 64, "model_batch_size": 32, "variant": "paper"}
+    attack_spec = {"attack_name": "textfooler", "attack": attack_cfg, "task": "boolq", "shard": 0, "shards": 1, "device": "cpu"}
+    attack_shard(attack_spec, tmp_path / "model", tmp_path / "data", tmp_path / "res" / "manifest.json", tmp_path / "s.jsonl", tmp_path / "s.json")
+    merge([str(tmp_path / "s.jsonl")], [str(tmp_path / "s.json")], {"attack_name": "textfooler", "shards": 1}, tmp_path / "a.json", tmp_path / "a.jsonl")
     summary = fileio.read_json(tmp_path / "a.json")
     assert summary["num_examples"] == 4 and summary["robust_accuracy"] <= summary["clean_accuracy"]

@@ -6,14 +6,24 @@ import json
 from pathlib import Path
 
 import pytest
+from snakemake.utils import validate
 
-from mvprepro import data, fileio
+from mvprepro import fileio
+from mvprepro.attack import merge as attack_merge
 from mvprepro.attack import run as attack_run
-from mvprepro.train import evaluate, train
+from mvprepro.config.specs import TRAINING_KEYS
+from mvprepro.data.prepare import prepare
+from mvprepro.data.tokenize import tokenize
+from mvprepro.digest import digest_of
+from mvprepro.train.evaluate import evaluate
+from mvprepro.train.finetune import train
 
+SCHEMA = str(Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml")
 TRAINING = {
     "lr": 2e-3,
     "batch_size": 16,
+    "grad_accumulation": 1,
+    "group_by_length": False,
     "max_epochs": 3,
     "weight_decay": 0.01,
     "patience": 2,
@@ -27,36 +37,51 @@ PROMPTS = {
     "sst2": (["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"], [["negative"], ["positive"]]),
     "boolq": (["Answer to the question is [MASK]", "[SEP] The answer is [MASK]"], [["false"], ["true"]]),
 }
+NO_ENCODER = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}
+
+
+def attack_config(recipe: str, **settings) -> dict:
+    """An attack's config as a job gets it: the schema's defaults (the paper's settings) filled in."""
+    config = {
+        "backbones": {"b": {"source": {"builder": "tiny_roberta"}}},
+        "datasets": {"d": {"task": "sst2", "source": {"builder": "demo_sst2"}, "prompts": "config/prompts/sst2.yaml"}},
+        "methods": {"m": {"kind": "mlp_ft"}},
+        "seeds": [0],
+        "attacks": {"a": {"recipe": recipe, **settings}},
+    }
+    validate(config, SCHEMA)
+    return config["attacks"]["a"]
 
 
 @pytest.fixture(scope="module")
 def stages(tmp_path_factory, demo_raw, tiny_backbone):
     root = tmp_path_factory.mktemp("stages")
     out = {}
+    assert set(TRAINING) == set(TRAINING_KEYS)  # a train spec holds every training setting
     for ds in ("sst2", "boolq"):
-        data.prepare(demo_raw[ds], root / "data" / ds, {"task": ds, "protocol": {}})
-        data.tokenize(root / "data" / ds, tiny_backbone, root / "tok" / ds, {"task": ds, "max_length": 96, "prompt_reserve": 16})
+        prepare(demo_raw[ds], root / "data" / ds, {"dataset": ds, "task": ds, "protocol": {}})
+        tokenize(root / "data" / ds, tiny_backbone, root / "tok" / ds, {"task": ds, "max_length": 96, "prompt_reserve": 16})
         templates, verbalizer = PROMPTS[ds]
         spec = {
             "dataset": ds,
             "task": ds,
             "num_labels": 2,
             "backbone": "tiny",
-            "backbone_dir": str(tiny_backbone),
-            "tokenized_dir": str(root / "tok" / ds),
             "method": {"name": "mvp", "kind": "mvp", "templates": templates, "verbalizer": verbalizer},
             "seed": 0,
             "training": TRAINING,
         }
-        train(spec, root / "runs" / ds / "model", root / "runs" / ds / "metrics.json")
-        out[ds] = {"spec": spec, "run": root / "runs" / ds, "data": root / "data" / ds}
+        train(spec, root / "tok" / ds, tiny_backbone, root / "runs" / ds / "model", root / "runs" / ds / "metrics.json")
+        out[ds] = {"spec": spec, "run": root / "runs" / ds, "data": root / "data" / ds, "tok": root / "tok" / ds}
     resources = root / "attack"
     from mvprepro.attack import resources as res
 
     # Antonyms as neighbours, so that the attacks can flip labels of a model that learned the task.
     tied = {"builder": "demo", "options": {"shared_centres": [["pos_adj", "neg_adj"], ["pos_verb", "neg_verb"], ["yes_cue", "no_cue"]]}}
-    res.fetch({"embeddings": {"counterfitted": {"source": tied}}, "nltk": "builtin", "sentence_encoder": "none"}, resources)
+    res.fetch({**NO_ENCODER, "embeddings": {"counterfitted": {"source": tied}}}, resources / "manifest.json")
     out["resources"] = resources
+    out["manifest"] = resources / "manifest.json"
+    out["backbone"] = tiny_backbone
     out["root"] = root
     return out
 
@@ -76,38 +101,62 @@ def test_training_records_provenance(stages):
     assert list((stages["sst2"]["run"] / "model").glob("*.safetensors"))
 
 
+def _train(stages, spec: dict, out: Path, metrics: Path, **kwargs) -> None:
+    train(spec, stages[spec["dataset"]]["tok"], stages["backbone"], out, metrics, **kwargs)
+
+
 def test_same_seed_gives_identical_metrics_and_weights(stages, tmp_path):
     spec = stages["sst2"]["spec"]
-    train(spec, tmp_path / "model", tmp_path / "metrics.json")
+    _train(stages, spec, tmp_path / "model", tmp_path / "metrics.json")
     assert (tmp_path / "metrics.json").read_bytes() == (stages["sst2"]["run"] / "metrics.json").read_bytes()
     assert (tmp_path / "model" / "model.safetensors").read_bytes() == (stages["sst2"]["run"] / "model" / "model.safetensors").read_bytes()
 
 
 def test_evaluate_reports_test_accuracy(stages, tmp_path):
-    spec = {"tokenized_dir": stages["sst2"]["spec"]["tokenized_dir"], "batch_size": 8, "device": "cpu"}
-    evaluate(spec, stages["sst2"]["run"] / "model", tmp_path / "clean.json")
+    spec = {"batch_size": 8, "device": "cpu"}
+    evaluate(spec, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean.json")
     clean = fileio.read_json(tmp_path / "clean.json")
     assert clean["num_examples"] == 24
     assert clean["accuracy"] == pytest.approx(100 * clean["correct"] / 24)
+    assert clean["spec"] == spec
+    # The batch size changes nothing but speed.
+    evaluate({"batch_size": 5, "device": "cpu"}, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean5.json")
+    assert fileio.read_json(tmp_path / "clean5.json")["correct"] == clean["correct"]
+
+
+def test_train_refuses_the_prompt_check_of_another_method(stages, tmp_path):
+    spec = stages["sst2"]["spec"]
+    other = {**spec["method"], "templates": ["[SEP] It was [MASK]"]}
+    check = tmp_path / "check.json"
+    fileio.write_json_atomic(check, {"spec": {"method": other}})
+    with pytest.raises(ValueError, match="checked other prompts than this job's method; rerun check_prompts"):
+        _train(stages, spec, tmp_path / "model", tmp_path / "metrics.json", prompt_check=check)
+    assert not (tmp_path / "model").exists() and not (tmp_path / "model.checkpoint").exists()
+
+
+def _attack_spec(ds: str, name: str, cfg: dict, shard: int, shards: int) -> dict:
+    """An attack job's spec, as ``Plan.attack`` builds it (settings only, no paths)."""
+    return {
+        "attack_name": name,
+        "attack": attack_config(name, **{"num_examples": 8, "shards": shards, "seed": 0, **cfg}),
+        "task": ds,
+        "shard": shard,
+        "shards": shards,
+        "device": "cpu",
+    }
 
 
 def _attack(stages, ds: str, name: str, cfg: dict, shards: int, out: Path) -> list[dict]:
     files, reports = [], []
     for shard in range(shards):
-        spec = {
-            "attack_name": name,
-            "attack": {"recipe": name, "num_examples": 8, "shards": shards, "seed": 0, **cfg},
-            "task": ds,
-            "shard": shard,
-            "shards": shards,
-            "data_dir": str(stages[ds]["data"]),
-            "model_dir": str(stages[ds]["run"] / "model"),
-            "resource_dir": str(stages["resources"]),
-        }
+        spec = _attack_spec(ds, name, cfg, shard, shards)
         files.append(out / f"shard-{shard}.jsonl")
         reports.append(out / f"shard-{shard}.constraints.json")
-        attack_run.attack_shard(spec, files[-1], reports[-1])
-    attack_run.merge([str(f) for f in files], [str(r) for r in reports], spec, out / "summary.json", out / "records.jsonl")
+        attack_run.attack_shard(spec, stages[ds]["run"] / "model", stages[ds]["data"], stages["manifest"], files[-1], reports[-1])
+        assert not files[-1].with_name(files[-1].name + ".partial").exists()
+    merge_spec = {"attack_name": name, "shards": shards}
+    attack_merge.merge([str(f) for f in files], [str(r) for r in reports], merge_spec, out / "summary.json", out / "records.jsonl")
+    assert fileio.read_json(out / "summary.json")["spec"] == merge_spec
     return [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
 
 
@@ -142,15 +191,15 @@ def test_sharded_attack_equals_unsharded(stages, tmp_path, name, cfg):
 def test_boolq_attack_never_changes_the_question(stages, tmp_path, recipe):
     from collections import OrderedDict
 
-    from mvprepro import models
     from mvprepro.attack import recipes
     from mvprepro.attack.wrapper import MethodModelWrapper
-    from mvprepro.tasks import get_task
+    from mvprepro.data.tasks import get_task
+    from mvprepro.train import models
     from textattack.shared import AttackedText
 
     model = models.load(stages["boolq"]["run"] / "model")
     wrapper = MethodModelWrapper(model, 2, 16)
-    attack, report = recipes.build(recipe, {"recipe": recipe, "max_words_perturbed": 0.5}, wrapper, get_task("boolq"), stages["resources"])
+    attack, report = recipes.build(recipe, attack_config(recipe, max_words_perturbed=0.5), wrapper, get_task("boolq"), stages["resources"])
     assert {"constraint": "input_column_modification", "status": "enabled", "detail": "never modify ['question']"} in report
     text = AttackedText(OrderedDict(passage="observers say the dog is certainly red and it is very calm.", question="is the dog red?"))
     candidates = attack.get_transformations(text, text)
@@ -173,7 +222,9 @@ def test_killed_attack_resumes_without_recomputing(stages, tmp_path, monkeypatch
     resumed = tmp_path / "resumed"
     resumed.mkdir()
     partial = resumed / "shard-0.jsonl.partial"
-    partial.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in full[:5]) + '{"position": 5, "lab')
+    # Its first line names the spec it was written for.
+    header = json.dumps({"spec": digest_of(_attack_spec("sst2", "textfooler", cfg, 0, 1))}) + "\n"
+    partial.write_text(header + "".join(json.dumps(r, sort_keys=True) + "\n" for r in full[:5]) + '{"position": 5, "lab')
     seen = []
     original = attack_run._record
 
@@ -188,6 +239,31 @@ def test_killed_attack_resumes_without_recomputing(stages, tmp_path, monkeypatch
     assert not partial.exists()
 
 
+@pytest.mark.parametrize("header", [{"spec": "0123456789abcdef"}, None], ids=["another-spec", "no-header"])
+def test_partial_attack_of_another_spec_is_discarded(stages, tmp_path, monkeypatch, header):
+    """Rows a killed job wrote for other settings (or an unlabelled file) are never reused."""
+    cfg = {"max_words_perturbed": {"default": 0.3}}
+    (tmp_path / "full").mkdir()
+    full = _attack(stages, "sst2", "textfooler", cfg, 1, tmp_path / "full")
+    partial = tmp_path / "shard-0.jsonl.partial"
+    # Rows that look finished but claim the wrong outcome: kept, they would corrupt the result.
+    stale = [{**r, "result": "skipped", "perturbed_text": None} for r in full[:5]]
+    lines = ([json.dumps(header)] if header else []) + [json.dumps(r, sort_keys=True) for r in stale]
+    partial.write_text("\n".join(lines) + "\n")
+    seen = []
+    original = attack_run._record
+
+    def spy(position, label, result):
+        seen.append(position)
+        return original(position, label, result)
+
+    monkeypatch.setattr(attack_run, "_record", spy)
+    again = _attack(stages, "sst2", "textfooler", cfg, 1, tmp_path)
+    assert seen == list(range(8))  # everything recomputed
+    assert again == full
+    assert not partial.exists()
+
+
 def test_summary_metrics():
     rows = [
         {"result": "successful", "words_perturbed": 1, "num_words": 10, "num_queries": 30},
@@ -195,12 +271,22 @@ def test_summary_metrics():
         {"result": "skipped", "words_perturbed": 0, "num_words": 10, "num_queries": 1},
         {"result": "failed", "words_perturbed": 0, "num_words": 5, "num_queries": 10},
     ]
-    s = attack_run.summarise(rows)
+    s = attack_merge.summarise(rows)
     assert s["clean_accuracy"] == 75.0
     assert s["robust_accuracy"] == 50.0
     assert s["attack_success_rate"] == pytest.approx(100 / 3)
     assert s["mean_words_perturbed_pct"] == 10.0
     assert s["mean_queries"] == 30.0
+
+
+def test_merge_refuses_shards_that_do_not_cover_the_examples(tmp_path):
+    rows = [{"position": p, "result": "failed", "words_perturbed": 0, "num_words": 5, "num_queries": 3} for p in (0, 1, 3)]
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    fileio.write_json_atomic(tmp_path / "c.json", [])
+    with pytest.raises(RuntimeError, match="do not cover examples 0..2 exactly once"):
+        attack_merge.merge([str(tmp_path / "s.jsonl")], [str(tmp_path / "c.json")], {"attack_name": "x", "shards": 1},
+                           tmp_path / "summary.json", tmp_path / "records.jsonl")
+    assert not (tmp_path / "summary.json").exists()
 
 
 def test_shard_positions_partition_the_examples():
@@ -214,7 +300,7 @@ def test_minilm_stands_in_for_use_and_is_reported(stages, tmp_path):
     """The offline sentence encoder is loaded from the package and labelled as a replacement."""
     from mvprepro.attack import resources as res
 
-    res.fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "minilm"}, tmp_path / "res")
+    res.fetch({**NO_ENCODER, "sentence_encoder": "minilm"}, tmp_path / "res" / "manifest.json")
     assert (tmp_path / "res" / "minilm" / "model.safetensors").exists()
     from mvprepro.attack.encoders import MiniLMEncoder
 
@@ -222,7 +308,7 @@ def test_minilm_stands_in_for_use_and_is_reported(stages, tmp_path):
     vecs = enc.encode(["the film was good", "the movie was great", "the bank raised its profits"])
     sims = vecs @ vecs.T
     assert sims[0, 1] > sims[0, 2]  # a real sentence encoder, not noise
-    local = dict(stages, resources=tmp_path / "res")
+    local = dict(stages, resources=tmp_path / "res", manifest=tmp_path / "res" / "manifest.json")
     (tmp_path / "out").mkdir()
     _attack(local, "sst2", "textfooler", {"max_words_perturbed": {"default": 0.3}, "num_examples": 8}, 1, tmp_path / "out")
     summary = fileio.read_json(tmp_path / "out" / "summary.json")
@@ -231,22 +317,47 @@ def test_minilm_stands_in_for_use_and_is_reported(stages, tmp_path):
 
 
 def test_embedding_from_text_file(tmp_path):
-    """A word2vec-style text file is converted to arrays with nearest neighbours, self first."""
+    """A word2vec-style text file is converted to arrays with nearest neighbours, self first.
+
+    A ``path:`` source reaches the job as ``{"local": true}`` in the spec, its file as an
+    argument (a rule input), never as a path inside the spec.
+    """
     from mvprepro.attack import resources as res
 
     vec = tmp_path / "vectors.txt"
     vec.write_text("3 2\ngood 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
-    res.activate(tmp_path / "res")
-    res._fetch_nltk("builtin", tmp_path / "res" / "nltk_data")
-    res._fetch_embedding("glove", {"path": str(vec)}, tmp_path / "res" / "embeddings" / "glove")
+    spec = {**NO_ENCODER, "embeddings": {"glove": {"source": {"local": True}}}}
+    res.fetch(spec, tmp_path / "res" / "manifest.json", local={"embedding_glove": str(vec)})
+    manifest = res.manifest(tmp_path / "res")
+    assert manifest["embeddings"]["glove"] == {"source": {"local": True}, "size": 3}
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
     assert emb.get_cos_sim("good", "bad") == pytest.approx(-1.0)
+    # Without its file, a local source names the option to pass.
+    with pytest.raises(res.AttackResourceError, match="needs its file \\(--local embedding_glove=FILE\\)"):
+        res.fetch(spec, tmp_path / "res2" / "manifest.json")
+    with pytest.raises(res.AttackResourceError, match="does not exist"):
+        res.fetch(spec, tmp_path / "res3" / "manifest.json", local={"embedding_glove": str(tmp_path / "nope.txt")})
+    assert not (tmp_path / "res2" / "manifest.json").exists()
+
+
+def test_nltk_from_a_local_folder(tmp_path):
+    from mvprepro.attack import resources as res
+
+    nltk_dir = tmp_path / "nltk_data"
+    (nltk_dir / "corpora" / "stopwords").mkdir(parents=True)
+    (nltk_dir / "corpora" / "stopwords" / "english").write_text("the\na\n")
+    spec = {**NO_ENCODER, "nltk": {"local": True}}
+    res.fetch(spec, tmp_path / "res" / "manifest.json", local={"nltk": str(nltk_dir)})
+    assert res.manifest(tmp_path / "res")["nltk"] == {"source": "path", "stopwords": "nltk", "pos_tagger": False, "wordnet": False}
+    assert (tmp_path / "res" / "nltk_data" / "corpora" / "stopwords" / "english").read_text() == "the\na\n"
+    with pytest.raises(res.AttackResourceError, match="needs its folder \\(--local nltk=DIR\\)"):
+        res.fetch(spec, tmp_path / "res2" / "manifest.json")
 
 
 def test_killed_training_resumes_from_its_checkpoint(stages, tmp_path, monkeypatch):
     """A job killed after epoch 1 resumes at epoch 2 and ends byte-identical to an unbroken run."""
-    from mvprepro import train as train_mod
+    from mvprepro.train import finetune as train_mod
 
     class Killed(Exception):
         pass
@@ -258,13 +369,13 @@ def test_killed_training_resumes_from_its_checkpoint(stages, tmp_path, monkeypat
     spec = stages["sst2"]["spec"]
     monkeypatch.setattr(train_mod, "epoch_finished", kill_after_first_epoch)
     with pytest.raises(Killed):
-        train(spec, tmp_path / "model", tmp_path / "metrics.json")
+        _train(stages, spec, tmp_path / "model", tmp_path / "metrics.json")
     assert not (tmp_path / "model").exists() and not (tmp_path / "metrics.json").exists()
     assert (tmp_path / "model.checkpoint" / "state.json").exists()
 
     epochs_run = []
     monkeypatch.setattr(train_mod, "epoch_finished", epochs_run.append)
-    train(spec, tmp_path / "model", tmp_path / "metrics.json")
+    _train(stages, spec, tmp_path / "model", tmp_path / "metrics.json")
     assert epochs_run == [2, 3]  # epoch 1 was not redone
     assert not (tmp_path / "model.checkpoint").exists()
     reference = stages["sst2"]["run"]
@@ -273,7 +384,7 @@ def test_killed_training_resumes_from_its_checkpoint(stages, tmp_path, monkeypat
 
 
 def test_checkpoint_of_another_spec_is_ignored(stages, tmp_path, monkeypatch):
-    from mvprepro import train as train_mod
+    from mvprepro.train import finetune as train_mod
 
     def kill(epoch):
         raise RuntimeError("killed")
@@ -281,18 +392,18 @@ def test_checkpoint_of_another_spec_is_ignored(stages, tmp_path, monkeypatch):
     spec = stages["sst2"]["spec"]
     monkeypatch.setattr(train_mod, "epoch_finished", kill)
     with pytest.raises(RuntimeError):
-        train(spec, tmp_path / "model", tmp_path / "metrics.json")
+        _train(stages, spec, tmp_path / "model", tmp_path / "metrics.json")
     epochs_run = []
     monkeypatch.setattr(train_mod, "epoch_finished", epochs_run.append)
     changed = {**spec, "training": {**spec["training"], "max_epochs": 2}}
-    train(changed, tmp_path / "model", tmp_path / "metrics.json")
+    _train(stages, changed, tmp_path / "model", tmp_path / "metrics.json")
     assert epochs_run == [1, 2]
 
 
 def test_length_grouped_batches_cover_each_example_once():
     import random
 
-    from mvprepro.train import epoch_batches
+    from mvprepro.train.finetune import epoch_batches
 
     lengths = [random.Random(i).randrange(5, 100) for i in range(1000)]
     plain = epoch_batches(lengths, 8, random.Random(0), False)
@@ -312,8 +423,8 @@ def test_gradient_accumulation_counts_optimizer_steps(stages, tmp_path):
     spec = stages["sst2"]["spec"]
     big = {**spec, "training": {**spec["training"], "batch_size": 16, "grad_accumulation": 1, "max_epochs": 1}}
     acc = {**spec, "training": {**spec["training"], "batch_size": 8, "grad_accumulation": 2, "max_epochs": 1}}
-    train(big, tmp_path / "a", tmp_path / "a.json")
-    train(acc, tmp_path / "b", tmp_path / "b.json")
+    _train(stages, big, tmp_path / "a", tmp_path / "a.json")
+    _train(stages, acc, tmp_path / "b", tmp_path / "b.json")
     a, b = fileio.read_json(tmp_path / "a.json"), fileio.read_json(tmp_path / "b.json")
     assert a["steps"] == b["steps"]  # same number of optimizer steps per epoch
 
@@ -342,16 +453,11 @@ def test_bae_uses_the_masked_lm_from_resources(stages, tmp_path):
     from mvprepro.attack import resources as res
 
     res.fetch(
-        {
-            "embeddings": {"counterfitted": {"source": {"builder": "demo"}}},
-            "nltk": "builtin",
-            "sentence_encoder": "none",
-            "masked_lm": {"source": {"builder": "tiny_bert", "options": {"pretrain_steps": 50}}},
-        },
-        tmp_path / "res",
+        {**NO_ENCODER, "masked_lm": {"source": {"builder": "tiny_bert", "options": {"pretrain_steps": 50}}}},
+        tmp_path / "res" / "manifest.json",
     )
     assert (tmp_path / "res" / "masked_lm" / "model.safetensors").exists()
-    local = dict(stages, resources=tmp_path / "res")
+    local = dict(stages, resources=tmp_path / "res", manifest=tmp_path / "res" / "manifest.json")
     (tmp_path / "out").mkdir()
     rows = _attack(local, "sst2", "bae", {"num_examples": 3}, 1, tmp_path / "out")
     assert len(rows) == 3
@@ -376,8 +482,8 @@ def test_embedding_from_a_zip_url(tmp_path):
         zf.writestr("glove.6B.50d.txt", "good 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
         zf.writestr("readme.txt", "not vectors")
     res.activate(tmp_path / "res")
-    res._fetch_nltk("builtin", tmp_path / "res" / "nltk_data")
-    res._fetch_embedding("glove", {"url": archive.as_uri(), "member": "glove.6B.50d.txt"}, tmp_path / "res" / "embeddings" / "glove")
+    res._fetch_nltk("builtin", tmp_path / "res" / "nltk_data", None)
+    res._fetch_embedding("glove", {"url": archive.as_uri(), "member": "glove.6B.50d.txt"}, tmp_path / "res" / "embeddings" / "glove", None)
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
     assert sorted(p.name for p in (tmp_path / "res" / "embeddings" / "glove").iterdir()) == ["nn.npy", "vectors.npy", "vocab.txt"]
@@ -408,6 +514,7 @@ def test_sigkilled_training_job_resumes(stages, tmp_path):
     spec = dict(stages["sst2"]["spec"])
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     cmd = [sys.executable, "-m", "mvprepro", "train", "--spec", f"@{tmp_path / 'spec.json'}",
+           "--tokenized", str(stages["sst2"]["tok"]), "--backbone", str(stages["backbone"]),
            "--model-out", str(tmp_path / "model"), "--metrics-out", str(tmp_path / "metrics.json")]
     _run_until_then_kill(cmd, lambda: (tmp_path / "model.checkpoint" / "state.json").exists())
     assert not (tmp_path / "metrics.json").exists()
@@ -425,22 +532,20 @@ def test_sigkilled_attack_job_resumes(stages, tmp_path):
     import subprocess
     import sys
 
-    spec = {
-        "attack_name": "textfooler",
-        "attack": {"recipe": "textfooler", "num_examples": 8, "shards": 1, "seed": 0, "max_words_perturbed": {"default": 0.3}},
-        "task": "sst2", "shard": 0, "shards": 1,
-        "data_dir": str(stages["sst2"]["data"]), "model_dir": str(stages["sst2"]["run"] / "model"),
-        "resource_dir": str(stages["resources"]),
-    }
+    spec = _attack_spec("sst2", "textfooler", {"max_words_perturbed": {"default": 0.3}}, 0, 1)
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     out = tmp_path / "shard-0.jsonl"
-    cmd = [sys.executable, "-m", "mvprepro", "attack", "--spec", f"@{tmp_path / 'spec.json'}", "--out", str(out),
-           "--constraints-out", str(tmp_path / "c.json")]
+    cmd = [sys.executable, "-m", "mvprepro", "attack", "--spec", f"@{tmp_path / 'spec.json'}",
+           "--model", str(stages["sst2"]["run"] / "model"), "--data", str(stages["sst2"]["data"]),
+           "--manifest", str(stages["manifest"]), "--out", str(out), "--constraints-out", str(tmp_path / "c.json")]
     partial = tmp_path / "shard-0.jsonl.partial"
+    # The header line, then at least two finished rows.
     _run_until_then_kill(cmd, lambda: partial.exists() and partial.read_text().count("\n") >= 3)
     assert not out.exists()
+    header, *lines = partial.read_text().splitlines()
+    assert json.loads(header) == {"spec": digest_of(spec)}
     finished = []
-    for line in partial.read_text().splitlines():
+    for line in lines:
         try:
             finished.append(json.loads(line))
         except json.JSONDecodeError:
@@ -451,3 +556,27 @@ def test_sigkilled_attack_job_resumes(stages, tmp_path):
     assert rows[: len(finished)] == finished  # finished examples were kept, not recomputed
     (tmp_path / "fresh").mkdir()
     assert rows == _attack(stages, "sst2", "textfooler", {"max_words_perturbed": {"default": 0.3}}, 1, tmp_path / "fresh")
+
+
+def test_local_dataset_source_comes_as_an_argument(tmp_path):
+    """A ``path:`` dataset reaches the download job as ``{"local": true}`` plus its folder."""
+    from datasets import load_from_disk
+
+    from mvprepro.download.sources import SourceError, fetch_dataset
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for split, n in (("train", 4), ("validation", 2)):
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps({"sentence": f"text {i}", "label": i % 2}) + "\n" for i in range(n)))
+    fetch_dataset({"local": True}, tmp_path / "out", "mine", local=folder)
+    saved = load_from_disk(str(tmp_path / "out" / "data"))
+    assert {k: len(v) for k, v in saved.items()} == {"train": 4, "validation": 2}
+    record = fileio.read_json(tmp_path / "out" / "source.json")
+    assert record["source"] == {"local": True} and record["local"] == str(folder)
+    with pytest.raises(SourceError, match="needs its local path"):
+        fetch_dataset({"local": True}, tmp_path / "x", "mine")
+    with pytest.raises(SourceError, match="only a 'path' source takes one"):
+        fetch_dataset({"builder": "demo_sst2"}, tmp_path / "y", "mine", local=folder)
+    with pytest.raises(SourceError, match="exactly one of 'hub', 'path' or 'builder'"):
+        fetch_dataset({"path": str(folder)}, tmp_path / "z", "mine")  # the config's form never reaches the job
+    assert not any((tmp_path / d).exists() for d in ("x", "y", "z"))

@@ -6,8 +6,8 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM
 
-from mvprepro import models, prompts
-from mvprepro.templates import PromptError, parse_template
+from mvprepro.train import models, prompts
+from mvprepro.train.templates import PromptError, parse_template
 
 SST2_TEMPLATES = [
     "Sentiment of the statement is [MASK] .",

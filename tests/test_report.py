@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mvprepro import aggregate, compare, examples, plots
+from mvprepro.aggregate import costs
+from mvprepro.aggregate import tables as aggregate
+from mvprepro.report import compare, examples, plots
 
 
 def _long(values: dict[tuple[str, str, str, int], float], attack_values=None) -> pd.DataFrame:
@@ -165,13 +167,22 @@ def test_compare_writes_every_table(tmp_path, long):
     runs = tmp_path / "runs.csv"
     long.to_csv(runs, index=False)
     out = {k: tmp_path / f"{k}.out" for k in ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")}
-    spec = {"comparisons": [["mvp", "mlp_ft"]], "datasets": ["sst2", "boolq"], "attacks": ["textfooler", "textbugger"], "published": None}
-    compare.compare(spec, runs, out)
+    spec = {"comparisons": [["mvp", "mlp_ft"]], "datasets": ["sst2", "boolq"], "attacks": ["textfooler", "textbugger"]}
+    compare.compare(spec, runs, None, out)
     diffs = pd.read_csv(out["comparisons_csv"])
     assert len(diffs) == 2 * 3 + 3 + 1  # (2 datasets + average) x (clean + 2 attacks) + all
     assert "| mvp - mlp_ft | bb | **average** | robust (textfooler) | 3 |" in out["comparisons_md"].read_text()
     published = pd.read_csv(out["published_csv"])
     assert published.published.isna().all() and len(published) == 2 * 2 * 3
+    # The published numbers come as a file argument, never through the spec.
+    numbers = tmp_path / "published.csv"
+    numbers.write_text(HEADER + "sst2,bb,mvp,robust_accuracy,textfooler,45,Table 1\n")
+    compare.compare(spec, runs, numbers, out)
+    published = pd.read_csv(out["published_csv"])
+    cell = published[(published.dataset == "sst2") & (published.method == "mvp") & (published.attack == "textfooler")].iloc[0]
+    assert cell.published == 45 and cell.difference == pytest.approx(128 / 3 - 45, abs=1e-4)  # 4 decimals in the CSV
+    assert published.published.notna().sum() == 1
+    assert "Table 1" in out["published_md"].read_text()
 
 
 def test_highlight_marks_changed_words_and_escapes_html():
@@ -190,19 +201,29 @@ def test_examples_page(tmp_path):
             "words_perturbed": 1 if perturbed else 0,
         }
 
-    runs = []
+    runs, records = [], []
     for seed in (0, 1):
-        path = tmp_path / f"seed{seed}.jsonl"
+        run = {"dataset": "sst2", "backbone": "bb", "method": "mvp", "seed": seed}
+        runs.append(run)
+        # Run-major, one records file per attack of the spec.
+        tf = tmp_path / f"seed{seed}-textfooler.jsonl"
         rows = [record(0, "failed", "a fine film"), record(1, "successful", "a good film", "a decent film"), record(2, "skipped", "a bad film")]
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        runs.append({"dataset": "sst2", "backbone": "bb", "method": "mvp", "seed": seed, "records": {"textfooler": str(path)}})
+        tf.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        tb = tmp_path / f"seed{seed}-textbugger.jsonl"
+        tb.write_text(json.dumps(record(0, "failed", "a fine film")) + "\n")
+        records += [str(tf), str(tb)]
     out = tmp_path / "sst2.html"
-    examples.examples_page({"dataset": "sst2", "task": "sst2", "methods": ["mvp"], "attacks": ["textfooler"], "per_method": 1, "runs": runs}, out)
+    spec = {"dataset": "sst2", "task": "sst2", "methods": ["mvp"], "attacks": ["textfooler", "textbugger"], "per_method": 1, "runs": runs}
+    examples.examples_page(spec, records, out)
     page = out.read_text()
     assert "textfooler: 2 successful of 4 attacked examples over 2 seed(s)" in page
+    assert "textbugger: 0 successful of 2 attacked examples over 2 seed(s)" in page
     assert page.count("class='example'") == 1  # per_method caps the sample
     assert "a <del>good</del> <ins>decent</ins> film" in page
     assert "gold <b>positive</b>, predicted positive &rarr; <b>negative</b>" in page
+    # One file per run and attack, or an error: never a silent misalignment.
+    with pytest.raises(ValueError, match="3 records files for 2 runs x 2"):
+        examples.examples_page(spec, records[:3], out)
 
 
 def test_plots_are_pngs_and_reproducible(tmp_path, long):
@@ -222,13 +243,87 @@ def test_plots_are_pngs_and_reproducible(tmp_path, long):
 
 
 def test_training_curves(tmp_path):
-    runs = []
+    runs, metrics = [], []
     for method in ("mlp_ft", "mvp"):
         for seed in (0, 1):
             path = tmp_path / f"{method}-{seed}.json"
             history = [{"epoch": e, "step": 10 * e, "loss": 1 / e, "val_accuracy": 50 + 10 * e + seed} for e in (1, 2, 3)]
             path.write_text(json.dumps({"history": history}))
-            runs.append({"dataset": "sst2", "backbone": "bb", "method": method, "seed": seed, "metrics": str(path)})
+            runs.append({"dataset": "sst2", "backbone": "bb", "method": method, "seed": seed})
+            metrics.append(str(path))
+    spec = {"dataset": "sst2", "methods": ["mlp_ft", "mvp"], "runs": runs}
     out = tmp_path / "curves.png"
-    plots.curves_plot(runs, "sst2", ["mlp_ft", "mvp"], out)
-    assert out.read_bytes()[:4] == b"\x89PNG"
+    plots.curves_plot(spec, metrics, out)
+    data = out.read_bytes()
+    assert data[:4] == b"\x89PNG"
+    plots.curves_plot(spec, metrics, tmp_path / "again.png")
+    assert (tmp_path / "again.png").read_bytes() == data
+    with pytest.raises(ValueError, match="3 metrics files for 4 runs"):
+        plots.curves_plot(spec, metrics[:3], out)
+
+
+def _clean_and_summaries(tmp_path, numbers):
+    """clean.json and attack summaries of hand-made runs, as the evaluate and merge jobs write them."""
+    runs, clean, summaries = [], [], []
+    for (dataset, method, seed), (acc, robust) in numbers.items():
+        runs.append({"dataset": dataset, "backbone": "bb", "method": method, "seed": seed})
+        path = tmp_path / f"{dataset}-{method}-{seed}-clean.json"
+        path.write_text(json.dumps({"accuracy": acc, "correct": int(acc), "num_examples": 100}))
+        clean.append(str(path))
+        for attack, value in robust.items():
+            path = tmp_path / f"{dataset}-{method}-{seed}-{attack}.json"
+            summary = {"robust_accuracy": value, "clean_accuracy": acc, "attack_success_rate": 100 * (1 - value / acc),
+                       "mean_words_perturbed_pct": 5.0, "mean_queries": 30.0, "num_examples": 50}
+            path.write_text(json.dumps(summary))
+            summaries.append(str(path))
+    return runs, clean, summaries
+
+
+def test_aggregate_reads_the_files_in_the_specs_order(tmp_path):
+    numbers = {
+        ("sst2", "mlp_ft", 0): (90.0, {"textfooler": 30.0, "textbugger": 50.0}),
+        ("sst2", "mlp_ft", 1): (92.0, {"textfooler": 40.0, "textbugger": 54.0}),
+        ("sst2", "mvp", 0): (91.0, {"textfooler": 40.0, "textbugger": 60.0}),
+        ("sst2", "mvp", 1): (93.0, {"textfooler": 50.0, "textbugger": 56.0}),
+    }
+    runs, clean, summaries = _clean_and_summaries(tmp_path, numbers)
+    spec = {"runs": runs, "datasets": ["sst2"], "methods": ["mlp_ft", "mvp"], "attacks": ["textfooler", "textbugger"]}
+    out = {k: tmp_path / f"main.{k}" for k in ("runs", "csv", "md", "tex", "html")}
+    aggregate.aggregate(spec, clean, summaries, out)
+    long = pd.read_csv(out["runs"], keep_default_na=False)
+    cell = long[(long.method == "mvp") & (long.seed == 1) & (long.metric == "robust_accuracy") & (long.attack == "textbugger")]
+    assert cell.value.tolist() == [56.0]
+    assert long[(long.method == "mlp_ft") & (long.seed == 0) & (long.metric == "clean_accuracy")].value.tolist() == [90.0]
+    # The attack summary's accuracy on the attacked subset is kept apart from the clean accuracy.
+    assert "attacked_clean_accuracy" in set(long.metric)
+    table = pd.read_csv(out["csv"])
+    assert table.method.tolist() == ["mlp_ft", "mvp"]
+    assert table.textfooler_robust_mean.tolist() == [35.0, 45.0] and table.textbugger_robust_mean.tolist() == [52.0, 58.0]
+    assert table.textfooler_best.tolist() == [False, True]
+    assert "| sst2 | bb | mvp | 2 | 92.0 ± 1.4 | **45.0 ± 7.1** | **58.0 ± 2.8** |" in out["md"].read_text()
+    assert r"\textbf{45.0 $\pm$ 7.1}" in out["tex"].read_text()
+    assert "<td class='best'>45.0 ± 7.1</td>" in out["html"].read_text()
+    with pytest.raises(ValueError, match="7 attacks files for 4 runs x 2"):
+        aggregate.aggregate(spec, clean, summaries[:7], out)
+    with pytest.raises(ValueError, match="3 clean files for 4 runs x 1"):
+        aggregate.aggregate(spec, clean[:3], summaries, out)
+
+
+def test_cost_table_pairs_jobs_with_their_benchmarks(tmp_path):
+    jobs = [
+        {"rule": "train", "dataset": "sst2", "backbone": "bb", "method": "mvp", "seed": 0, "attack": "", "shard": ""},
+        {"rule": "attack", "dataset": "sst2", "backbone": "bb", "method": "mvp", "seed": 0, "attack": "textfooler", "shard": 0},
+    ]
+    files = []
+    for i, seconds in enumerate((120.5, 33.25)):
+        path = tmp_path / f"bench-{i}.tsv"
+        path.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:00\t{1000 + i}\n")
+        files.append(str(path))
+    out = tmp_path / "costs.csv"
+    costs.cost_table({"jobs": jobs}, files, out)
+    table = pd.read_csv(out, keep_default_na=False)
+    assert table.rule.tolist() == ["train", "attack"]
+    assert table.seconds.tolist() == [120.5, 33.25] and table.max_rss_mb.tolist() == [1000.0, 1001.0]
+    assert "benchmark" not in table.columns
+    with pytest.raises(ValueError, match="1 benchmark files for 2 jobs"):
+        costs.cost_table({"jobs": jobs}, files[:1], out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset, DatasetDict
 
-from mvprepro.tasks import ProtocolError, prepare_splits
+from mvprepro.data.tasks import ProtocolError, prepare_splits
 
 
 def _sst2(n_train: int = 100, n_val: int = 20) -> DatasetDict:

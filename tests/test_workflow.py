@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -72,9 +73,8 @@ def test_other_shipped_configs_plan_offline(tmp_path, configfile, trains):
 
 def test_bad_config_fails_before_any_job(tmp_path):
     repo = _checkout(tmp_path / "repo")
-    bad = (repo / "config" / "demo.yaml").read_text().replace("shards: 1               #", "shards: 5000            #")
-    (repo / "config" / "bad.yaml").write_text(bad)
-    result = _snakemake(repo, "-n", "--cores", "1", "--configfile", "config/bad.yaml")
+    path = _edited_config(repo, lambda c: c["attacks"]["textfooler"].update(shards=5000))
+    result = _snakemake(repo, "-n", "--cores", "1", "--configfile", path)
     assert result.returncode != 0
     assert "attacks.textfooler.shards (5000) is larger than num_examples (1000)" in result.stdout + result.stderr
 
@@ -294,12 +294,15 @@ def _edited_config(repo: Path, edit) -> str:
     return "config/edited.yaml"
 
 
+RUN_RULES = ("check_prompts", "train", "evaluate", "attack", "merge_attack")
+
+
 def test_changing_mvp_templates_reruns_only_mvp(demo_run):
     path = _edited_config(demo_run, lambda c: c["methods"]["mvp"].update(templates=["[SEP] It was [MASK]"]))
     jobs = _planned_jobs(demo_run, path)
     rules = {r for r, _ in jobs}
-    assert rules == {"train", "evaluate", "attack", "merge_attack", *DOWNSTREAM, "training_curves", "adversarial_examples"}
-    assert all("method=mvp" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
+    assert rules == {*RUN_RULES, *DOWNSTREAM, "training_curves", "adversarial_examples"}
+    assert all("method=mvp" in w for r, w in jobs if r in RUN_RULES)
     assert len([1 for r, _ in jobs if r == "train"]) == 6  # 3 datasets x 2 seeds
 
 
@@ -344,11 +347,171 @@ def test_changing_the_example_count_reruns_only_the_example_pages(demo_run):
     assert len([1 for r, _ in jobs if r == "adversarial_examples"]) == 3
 
 
-def test_editing_training_code_reruns_training(demo_run):
-    with _appended(demo_run / "src" / "mvprepro" / "train.py", "\n# an edit\n"):
+def test_editing_one_sst2_template_reruns_only_sst2_mvp(demo_run):
+    """The demo backbone does not depend on the prompt files: one template edit reruns one
+    dataset's prompt method and the tables, nothing else (no backbone, no other dataset)."""
+    prompts = demo_run / "config" / "prompts" / "sst2.yaml"
+    original = prompts.read_text()
+    try:
+        prompts.write_text(original.replace("This is a [MASK] statement", "This was a [MASK] statement"))
         jobs = _planned_jobs(demo_run, "config/demo.yaml")
-    assert len([1 for r, _ in jobs if r == "train"]) == 12
-    assert not any(r in ("prepare", "tokenize", "download_dataset") for r, _ in jobs)
+    finally:
+        prompts.write_text(original)
+    assert {r for r, _ in jobs} == {*RUN_RULES, *DOWNSTREAM, "training_curves", "adversarial_examples"}
+    assert all("dataset=sst2" in w and "method=mvp" in w for r, w in jobs if r in RUN_RULES)
+    assert {w for r, w in jobs if r in ("training_curves", "adversarial_examples")} == {"dataset=sst2"}
+    assert len([1 for r, _ in jobs if r == "train"]) == 2  # 2 seeds
+    assert len([1 for r, _ in jobs if r == "check_prompts"]) == 1
+
+
+# Each stage's code digest is the import closure of its entry module: an edit of any module
+# it can import, listed nowhere by hand, reruns it (and what depends on it).
+@pytest.mark.parametrize(
+    "module,rules",
+    [
+        ("train/adversarial.py", {"train": 12, "evaluate": 12, "attack": 24}),
+        ("train/probe.py", {"train": 12, "evaluate": 12, "attack": 24}),
+        ("train/evaluate.py", {"train": 12, "evaluate": 12, "attack": 24}),
+        ("attack/recipes.py", {"train": 0, "evaluate": 0, "attack": 24}),
+        ("aggregate/formats.py", {"train": 0, "attack": 0, "aggregate": 1, "compare": 1}),
+    ],
+)
+def test_editing_any_imported_module_reruns_its_stages(demo_run, module, rules):
+    with _appended(demo_run / "src" / "mvprepro" / module, "\n# an edit\n"):
+        jobs = _planned_jobs(demo_run, "config/demo.yaml")
+    for rule, count in rules.items():
+        assert len([1 for r, _ in jobs if r == rule]) == count, (module, rule)
+    assert not any(r in ("prepare", "tokenize", "download_dataset", "download_backbone") for r, _ in jobs)
+
+
+# ---------------------------------------------------------------- interrupted reruns
+
+
+def _copy_run(src: Path, dest: Path) -> Path:
+    """A copy of a finished run, metadata and modification times included."""
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def _start_and_kill(repo: Path, configfile: str, started, sig: int = signal.SIGKILL, timeout: float = 300) -> None:
+    """Run the workflow and stop it with ``sig`` once ``started(repo)``: SIGINT is a user's
+    Ctrl-C; SIGKILL of the whole process group a node failure or a time limit, after which
+    the user removes the stale lock with ``--unlock`` as Snakemake's message says."""
+    import time
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    exe = Path(sys.executable).with_name("snakemake")
+    proc = subprocess.Popen(
+        [str(exe), "--cores", "1", "--configfile", configfile],
+        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while not started(repo):
+            assert proc.poll() is None, "the run ended before the job to interrupt started"
+            assert time.monotonic() < deadline, "the job to interrupt never started"
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        proc.wait()
+    if sig == signal.SIGKILL:
+        assert _snakemake(repo, "--unlock", "--configfile", configfile).returncode == 0
+
+
+def test_interrupted_attack_rerun_leaves_no_stale_summary(demo_run, tmp_path, monkeypatch):
+    """Change an attack setting, kill the first attack job mid-way, run again: every model's
+    summary (and the table) describes the new setting; none keeps the old one."""
+    repo = _copy_run(demo_run, tmp_path / "repo")
+    path = _edited_config(repo, lambda c: c["attacks"]["textbugger"].update(num_examples=5))
+    shard = "results/runs/sst2/tiny-roberta/mlp_ft/seed-0/attacks/textbugger/shard-0.jsonl"
+    # Snakemake deletes a job's old outputs when it starts it: Ctrl-C right then, while the
+    # job is loading or attacking.
+    _start_and_kill(repo, path, lambda r: not (r / shard).exists(), sig=signal.SIGINT)
+    assert not (repo / shard).exists()
+    attacks = {(r, w) for r, w in _planned_jobs(repo, path) if r in ("attack", "merge_attack")}
+    killed = "dataset=sst2, backbone=tiny-roberta, method=mlp_ft, seed=0, attack=textbugger"
+    assert ("attack", killed + ", shard=0") in attacks and ("merge_attack", killed) in attacks
+    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    summaries = sorted((repo / "results" / "runs").glob("*/*/*/seed-*/attacks/textbugger.json"))
+    assert len(summaries) == 12
+    assert {json.loads(f.read_text())["num_examples"] for f in summaries} == {5}
+    table = pd.read_csv(repo / "results" / "tables" / "main.csv")
+    assert set(table.textbugger_num_examples) == {5}
+    assert "Nothing to be done" in _snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
+    _assert_results_describe_config(repo, path, monkeypatch)
+
+
+def _assert_results_describe_config(repo: Path, configfile: str, monkeypatch) -> None:
+    """Every model, clean accuracy and attack summary records exactly the spec the current
+    config gives its job: no result of an older config survives anywhere."""
+    from snakemake.utils import validate
+
+    from mvprepro.config import Plan
+
+    monkeypatch.chdir(repo)  # prompts files are relative to the run directory
+    config = yaml.safe_load((repo / configfile).read_text())
+    validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    plan = Plan(config)
+    for run in plan.runs():
+        key = (run["dataset"], run["backbone"], run["method"], run["seed"])
+        path = repo / "results" / "runs" / run["dataset"] / run["backbone"] / run["method"] / f"seed-{run['seed']}"
+        assert json.loads((path / "model" / "run_info.json").read_text())["spec"] == plan.train(*key), path
+        assert json.loads((path / "clean.json").read_text())["spec"] == plan.evaluate(*key), path
+        for attack in plan.attacks:
+            summary = json.loads((path / "attacks" / f"{attack}.json").read_text())
+            assert summary["spec"] == plan.merge_attack(*key, attack), (path, attack)
+
+
+def test_interrupted_training_rerun_leaves_no_stale_result(demo_run, tmp_path, monkeypatch):
+    """Change one method's training, SIGKILL the run (and unlock, as Snakemake says) when
+    one of its train jobs starts: the next dry run plans the killed job and nothing of the
+    other method, and the next run leaves every result describing the new config."""
+    repo = _copy_run(demo_run, tmp_path / "repo")
+    path = _edited_config(repo, lambda c: c["methods"]["mvp"].update(training={"lr": 1.0e-3}))
+    metrics = "results/runs/sst2/tiny-roberta/mvp/seed-0/metrics.json"
+    # Snakemake deletes a job's old outputs when it starts it: kill the run right then.
+    _start_and_kill(repo, path, lambda r: not (r / metrics).exists())
+    jobs = _planned_jobs(repo, path)
+    assert ("train", "dataset=sst2, backbone=tiny-roberta, method=mvp, seed=0") in jobs
+    assert all("method=mvp" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
+    assert ("aggregate", "") in jobs
+    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert "Nothing to be done" in _snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
+    _assert_results_describe_config(repo, path, monkeypatch)
+
+
+def test_editing_a_local_source_reruns_what_was_built_from_it(tmp_path):
+    """A `path:` dataset and a `path:` embedding are inputs: editing the file reruns the
+    jobs built from it, although the folder's modification time does not change."""
+    repo = _checkout(tmp_path / "repo")
+    from mvprepro.download.builders import build_dataset
+
+    local = repo / "local" / "sst2"
+    local.mkdir(parents=True)
+    for split, rows in build_dataset("demo_sst2", train_size=60, eval_size=12).items():
+        rows.to_json(local / f"{split}.jsonl")
+    vectors = repo / "local" / "vectors.txt"
+    vectors.write_text("good 1 0\nfine 0.9 0.1\nbad -1 0\n")
+    config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
+    config["datasets"] = {"sst2": {**config["datasets"]["sst2"], "source": {"path": "local/sst2"}}}
+    config["attack_resources"]["embeddings"]["counterfitted"]["source"] = {"path": "local/vectors.txt"}
+    (repo / "config" / "local.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = ("results/data/sst2", "resources/attack/manifest.json")
+    result = _snakemake(repo, *targets, "--cores", "1", "--configfile", "config/local.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert "Nothing to be done" in _snakemake(repo, *targets, "-n", "--cores", "1", "--configfile", "config/local.yaml").stdout
+
+    train = local / "train.jsonl"
+    train.write_text(train.read_text().replace('"label":0', '"label":1', 1))
+    vectors.write_text(vectors.read_text() + "awful -0.9 -0.1\n")
+    result = _snakemake(repo, *targets, "-n", "--cores", "1", "--configfile", "config/local.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    plan = _planned(result)
+    assert plan.get("download_dataset") == 1 and plan.get("prepare") == 1
+    assert plan.get("download_attack_resources") == 1
 
 
 # ---------------------------------------------------------------- every method

@@ -41,14 +41,14 @@ def _setup(size: str, workdir: Path) -> tuple[Path, list[str]]:
     """A backbone folder (demo tokenizer, RoBERTa config of the given size) and texts."""
     from transformers import RobertaConfig, RobertaForMaskedLM
 
-    from . import demo
+    from .download import builders
 
     rng = random.Random(0)
-    texts = [f"{demo._sst2_sentence(rng, i % 2)} {demo._sst2_sentence(rng, (i + 1) % 2)} {demo._sst2_sentence(rng, i % 2)}" for i in range(256)]
-    prompt_file = workdir / "prompts.yaml"
-    prompt_file.write_text(json.dumps({"templates": TEMPLATES, "verbalizer": VERBALIZER}))
-    lines = demo._corpus_lines([str(prompt_file)]) + texts
-    tokenizer = demo._tokenizer("tiny_roberta", lines, 1000, 514, workdir / "tok")
+    sentence = builders._sst2_sentence
+    texts = [f"{sentence(rng, i % 2)} {sentence(rng, (i + 1) % 2)} {sentence(rng, i % 2)}" for i in range(256)]
+    words = [w for ws in VERBALIZER for w in ws] + " ".join(TEMPLATES).replace("[MASK]", "").replace("[SEP]", "").split()
+    lines = builders._corpus_lines([], words) + texts
+    tokenizer = builders._tokenizer("tiny_roberta", lines, 1000, 514, workdir / "tok")
     tokenizer.model_max_length = 512
     config = RobertaConfig(max_position_embeddings=514, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id, **SIZES[size])
     torch.manual_seed(0)
@@ -80,8 +80,8 @@ def _spec(kind: str, max_length: int = 512) -> dict[str, Any]:
 def bench_train(size: str, device: torch.device, steps: int, batch_size: int) -> dict[str, Any]:
     from transformers import AutoModelForMaskedLM
 
-    from . import models, prompts
-    from .encoding import encode_texts
+    from .train import models, prompts
+    from .data.tokenize import encode_texts
 
     with tempfile.TemporaryDirectory() as tmp:
         backbone, texts = _setup(size, Path(tmp))
@@ -161,13 +161,13 @@ def bench_attack(size: str, device: torch.device, queries: int, examples: int) -
         from .attack import resources
 
         res_dir = Path(tmp) / "attack"
-        resources.fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}, res_dir)
+        resources.fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}, res_dir / "manifest.json")
         from textattack.models.wrappers import HuggingFaceModelWrapper
 
-        from . import models
+        from .train import models
         from .attack import recipes
         from .attack.wrapper import MethodModelWrapper
-        from .tasks import get_task
+        from .data.tasks import get_task
 
         results: dict[str, Any] = {"size": size, "device": str(device), "queries": queries}
         batch = texts[:queries]
@@ -218,7 +218,37 @@ def bench_attack(size: str, device: torch.device, queries: int, examples: int) -
         return results
 
 
+def _meta(device: torch.device, size: str, argv: list[str]) -> dict[str, Any]:
+    """Where and with what the figures were measured, for the documents rendered from them."""
+    import datetime
+    import os
+    import platform
+
+    from .fileio import package_versions
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        model = platform.machine()
+        cpuinfo = Path("/proc/cpuinfo")
+        if cpuinfo.exists():
+            found = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+            model = found[0] if found else model
+        name = f"{model}, {os.cpu_count()} cores"
+    return {
+        "device": device.type,
+        "device_name": name,
+        "size": size,
+        "date": datetime.date.today().isoformat(),
+        "versions": {k: v for k, v in package_versions().items() if k in ("torch", "transformers", "textattack")},
+        "command": " ".join(["mvprepro", "bench", *argv]),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(argv or [])
+    if argv[:1] == ["docs"]:
+        return docs_main(argv[1:])
     p = argparse.ArgumentParser(prog="mvprepro bench", description=__doc__.split("\n\n")[0])
     p.add_argument("what", choices=["train", "attack", "all"])
     p.add_argument("--size", choices=list(SIZES), default="base")
@@ -227,17 +257,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--queries", type=int, default=64, help="queries timed per wrapper")
     p.add_argument("--examples", type=int, default=3, help="examples attacked for the forward share")
-    p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--json", help="also write the figures to this file (e.g. benchmarks/cpu.json; then `mvprepro bench docs`)")
     args = p.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
-    out: dict[str, Any] = {"torch_threads": torch.get_num_threads()}
+    out: dict[str, Any] = {"meta": _meta(device, args.size, [a for a in argv if a != args.json and not a.startswith("--json")]), "torch_threads": torch.get_num_threads()}
     if args.what in ("train", "all"):
-        out["train"] = bench_train(args.size, device, args.steps, args.batch_size)
+        out["train"] = {**bench_train(args.size, device, args.steps, args.batch_size), "batch_size": args.batch_size, "templates": len(TEMPLATES)}
     if args.what in ("attack", "all"):
         out["attack"] = bench_attack(args.size, device, args.queries, args.examples)
     print(json.dumps(out, indent=2))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0
+
+
+def docs_main(argv: list[str]) -> int:
+    """``mvprepro bench docs FIGURES.json...``: rewrite the figures in BENCHMARKS.md and README.md."""
+    from .bench_docs import render
+
+    p = argparse.ArgumentParser(prog="mvprepro bench docs", description=docs_main.__doc__)
+    p.add_argument("figures", nargs="+", help="JSON files written by `mvprepro bench all --json`")
+    p.add_argument("--benchmarks", default="BENCHMARKS.md")
+    p.add_argument("--readme", default="README.md")
+    p.add_argument("--check", action="store_true", help="only report documents that differ from the figures (exit 1)")
+    args = p.parse_args(argv)
+    stale = render(args.figures, args.benchmarks, args.readme, check=args.check)
+    for path in stale:
+        print(f"{path}: {'differs from' if args.check else 'rewritten from'} {' '.join(args.figures)}")
+    return 1 if args.check and stale else 0

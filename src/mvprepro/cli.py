@@ -1,8 +1,10 @@
 """``mvprepro``: one sub-command per pipeline stage.
 
-The Snakemake rules call these commands with a JSON ``--spec`` holding exactly the slice of
-the config the stage depends on (Snakemake compares it between runs to decide what to
-rerun). The same commands work by hand, with ``--spec @file.json``.
+The Snakemake rules call these commands with a JSON ``--spec`` holding the settings of the
+job (built by :class:`mvprepro.config.Plan`, and recorded by Snakemake as the job's params)
+and one option per file the job reads or writes, taken from the rule's ``input:`` and
+``output:``. Settings and files never mix: no path is read from a spec. The same commands
+work by hand, with ``--spec @file.json``.
 
 Only the ``download-*`` commands may use the network; every other command switches the
 Hugging Face libraries to offline mode before importing them, so a compute node without
@@ -36,91 +38,62 @@ def _spec(value: str) -> dict[str, Any]:
 
 
 def _device_preference(spec: dict[str, Any]) -> str:
-    """The device a stage's spec asks for: train nests it under "training", evaluate has it
-    at the top, attack has none (it uses CUDA when present)."""
+    """The device a stage's spec asks for: train nests it under "training", evaluate and
+    attack have it at the top."""
     return str(spec.get("device") or spec.get("training", {}).get("device") or "auto")
+
+
+def _local(value: str) -> tuple[str, str]:
+    key, sep, path = value.partition("=")
+    if not sep or not key or not path:
+        raise argparse.ArgumentTypeError(f"--local takes KEY=PATH, not {value!r}")
+    return key, path
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mvprepro", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("download-dataset", help="fetch a dataset (hub, local path or builder) into resources/")
-    s.add_argument("--name", required=True)
-    s.add_argument("--source", type=_spec, required=True)
-    s.add_argument("--out", required=True)
+    def stage(name: str, text: str, *files: str, many: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+        """A sub-command taking ``--spec`` (settings) and one option per file it reads or writes."""
+        s = sub.add_parser(name, help=text)
+        s.add_argument("--spec", type=_spec, required=True, help="JSON settings (or @file.json)")
+        for f in files:
+            s.add_argument(f"--{f}", required=True)
+        for f in many:
+            s.add_argument(f"--{f}", nargs="*", default=[])
+        for f in optional:
+            s.add_argument(f"--{f}")
+        return s
 
-    s = sub.add_parser("download-backbone", help="fetch a backbone (tokenizer + MLM weights) into resources/")
-    s.add_argument("--name", required=True)
-    s.add_argument("--source", type=_spec, required=True)
-    s.add_argument("--corpus", nargs="*", default=[], help="datasets/prompt files a builder trains its tokenizer on")
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("download-attack-resources", help="fetch embeddings, NLTK data, sentence encoders")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("prepare", help="apply the task's split protocol")
-    s.add_argument("--raw", required=True)
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("tokenize", help="encode the splits for a backbone")
-    s.add_argument("--data", required=True)
-    s.add_argument("--backbone", required=True)
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("train", help="fine-tune one method with one seed")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--model-out", required=True)
-    s.add_argument("--metrics-out", required=True)
-
-    s = sub.add_parser("evaluate", help="clean accuracy on the test split")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--model", required=True)
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("attack", help="attack one shard of the test examples")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--constraints-out", required=True)
-
-    s = sub.add_parser("merge-attack", help="merge attack shards into metrics")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--shards", nargs="+", required=True)
-    s.add_argument("--constraints", nargs="+", required=True)
-    s.add_argument("--summary-out", required=True)
-    s.add_argument("--records-out", required=True)
-
-    s = sub.add_parser("costs", help="per-job wall time and memory from benchmark files")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("aggregate", help="build the results tables")
-    s.add_argument("--spec", type=_spec, required=True)
-    for name in ("csv", "md", "tex", "html", "runs"):
-        s.add_argument(f"--{name}", required=True)
-
-    s = sub.add_parser("compare", help="paired comparisons between methods, and ours beside published numbers")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--runs", required=True, help="the long-format runs.csv written by aggregate")
-    for name in ("comparisons-csv", "comparisons-md", "comparisons-html", "published-csv", "published-md", "published-html"):
-        s.add_argument(f"--{name}", required=True)
-
-    s = sub.add_parser("plot", help="accuracy and attack-success figures (PNG)")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--runs", required=True, help="the long-format runs.csv written by aggregate")
-    s.add_argument("--accuracy", required=True)
-    s.add_argument("--success", required=True)
-
-    s = sub.add_parser("curves", help="training curves of one dataset's runs (PNG)")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--out", required=True)
-
-    s = sub.add_parser("examples", help="successful adversarial examples of one dataset (HTML)")
-    s.add_argument("--spec", type=_spec, required=True)
-    s.add_argument("--out", required=True)
+    stage("download-dataset", "fetch a dataset (hub, local path or builder) into resources/", "out", optional=("local",))
+    stage("download-backbone", "fetch a backbone (tokenizer + LM weights)", "out", many=("corpus",), optional=("local",))
+    s = stage("download-attack-resources", "fetch embeddings, NLTK data, sentence encoders", "manifest")
+    s.add_argument("--local", type=_local, nargs="*", default=[], help="KEY=PATH for each local source")
+    stage("prepare", "apply the task's split protocol", "raw", "out")
+    stage("tokenize", "encode the splits for a backbone", "data", "backbone", "out")
+    stage("check-prompts", "check a prompt method's templates and label words on the backbone", "backbone", "out")
+    stage("train", "fine-tune one method with one seed", "tokenized", "backbone", "model-out", "metrics-out", optional=("prompt-check",))
+    stage("evaluate", "clean accuracy on the test split", "model", "tokenized", "out")
+    stage("attack", "attack one shard of the test examples", "model", "data", "manifest", "out", "constraints-out")
+    stage("merge-attack", "merge attack shards into metrics", "summary-out", "records-out", many=("shards", "constraints"))
+    stage("costs", "per-job wall time and memory from benchmark files", "out", many=("benchmarks",))
+    stage("aggregate", "build the results tables", "csv", "md", "tex", "html", "runs", many=("clean", "attacks"))
+    stage(
+        "compare",
+        "paired comparisons between methods, and ours beside published numbers",
+        "runs",
+        "comparisons-csv",
+        "comparisons-md",
+        "comparisons-html",
+        "published-csv",
+        "published-md",
+        "published-html",
+        optional=("published",),
+    )
+    stage("plot", "accuracy and attack-success figures (PNG)", "runs", "accuracy", "success")
+    stage("curves", "training curves of one dataset's runs (PNG)", "out", many=("metrics",))
+    stage("examples", "successful adversarial examples of one dataset (HTML)", "out", many=("records",))
     return p
 
 
@@ -135,72 +108,76 @@ def main(argv: list[str] | None = None) -> int:
     if args.command not in ONLINE_COMMANDS:
         for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
             os.environ[var] = "1"
-    cmd = args.command
-    if cmd in GPU_COMMANDS and _device_preference(args.spec) != "cpu":
+    cmd, spec = args.command, args.spec
+    if cmd in GPU_COMMANDS and _device_preference(spec) != "cpu":
         from .gpu import claim_device
 
         claim_device()
     if cmd == "download-dataset":
-        from .sources import fetch_dataset
+        from .download.sources import fetch_dataset
 
-        fetch_dataset(args.source, args.out, args.name)
+        fetch_dataset(spec["source"], args.out, spec["name"], local=args.local)
     elif cmd == "download-backbone":
-        from .sources import fetch_backbone
+        from .download.sources import fetch_backbone
 
-        fetch_backbone(args.source, args.out, args.name, corpus=args.corpus)
+        fetch_backbone(spec["source"], args.out, spec["name"], corpus=args.corpus, local=args.local)
     elif cmd == "download-attack-resources":
         from .attack import resources
 
-        resources.fetch(args.spec, args.out)
+        resources.fetch(spec, args.manifest, dict(args.local))
     elif cmd == "prepare":
-        from .data import prepare
+        from .data.prepare import prepare
 
-        prepare(args.raw, args.out, args.spec)
+        prepare(args.raw, args.out, spec)
     elif cmd == "tokenize":
-        from .data import tokenize
+        from .data.tokenize import tokenize
 
-        tokenize(args.data, args.backbone, args.out, args.spec)
+        tokenize(args.data, args.backbone, args.out, spec)
+    elif cmd == "check-prompts":
+        from .train.check import check_prompts
+
+        check_prompts(spec, args.backbone, args.out)
     elif cmd == "train":
-        from .train import train
+        from .train.finetune import train
 
-        train(args.spec, args.model_out, args.metrics_out)
+        train(spec, args.tokenized, args.backbone, args.model_out, args.metrics_out, prompt_check=args.prompt_check)
     elif cmd == "evaluate":
-        from .train import evaluate
+        from .train.evaluate import evaluate
 
-        evaluate(args.spec, args.model, args.out)
+        evaluate(spec, args.model, args.tokenized, args.out)
     elif cmd == "attack":
         from .attack.run import attack_shard
 
-        attack_shard(args.spec, args.out, args.constraints_out)
+        attack_shard(spec, args.model, args.data, args.manifest, args.out, args.constraints_out)
     elif cmd == "merge-attack":
-        from .attack.run import merge
+        from .attack.merge import merge
 
-        merge(args.shards, args.constraints, args.spec, args.summary_out, args.records_out)
+        merge(args.shards, args.constraints, spec, args.summary_out, args.records_out)
     elif cmd == "costs":
-        from .aggregate import cost_table
+        from .aggregate.costs import cost_table
 
-        cost_table(args.spec, args.out)
+        cost_table(spec, args.benchmarks, args.out)
     elif cmd == "aggregate":
-        from .aggregate import aggregate
+        from .aggregate.tables import aggregate
 
-        aggregate(args.spec, {k: getattr(args, k) for k in ("csv", "md", "tex", "html", "runs")})
+        aggregate(spec, args.clean, args.attacks, {k: getattr(args, k) for k in ("csv", "md", "tex", "html", "runs")})
     elif cmd == "compare":
-        from .compare import compare
+        from .report.compare import compare
 
         names = ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")
-        compare(args.spec, args.runs, {k: getattr(args, k) for k in names})
+        compare(spec, args.runs, args.published, {k: getattr(args, k) for k in names})
     elif cmd == "plot":
-        from .plots import plot
+        from .report.plots import plot
 
-        plot(args.spec, args.runs, {"accuracy": args.accuracy, "success": args.success})
+        plot(spec, args.runs, {"accuracy": args.accuracy, "success": args.success})
     elif cmd == "curves":
-        from .plots import curves_plot
+        from .report.plots import curves_plot
 
-        curves_plot(args.spec["runs"], args.spec["dataset"], args.spec["methods"], args.out)
+        curves_plot(spec, args.metrics, args.out)
     elif cmd == "examples":
-        from .examples import examples_page
+        from .report.examples import examples_page
 
-        examples_page(args.spec, args.out)
+        examples_page(spec, args.records, args.out)
     return 0
 
 

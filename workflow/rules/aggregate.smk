@@ -3,7 +3,8 @@
 
 rule aggregate:
     input:
-        aggregate_inputs,
+        clean=run_files(PLAN.runs(), "clean.json"),
+        attacks=run_files(PLAN.runs(), "attacks"),
     output:
         csv=ensure("results/tables/main.csv", non_empty=True),
         md=ensure("results/tables/main.md", non_empty=True),
@@ -20,22 +21,16 @@ rule aggregate:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: as_json(
-            {
-                "runs": all_runs(),
-                "datasets": DATASETS,
-                "methods": METHODS,
-                "attacks": ATTACKS,
-            }
-        ),
+        spec=spec("aggregate"),
     shell:
-        "python -m mvprepro aggregate --spec {params.spec:q} --csv {output.csv} --md {output.md} "
+        "python -m mvprepro aggregate --spec {params.spec:q} --clean {input.clean} "
+        "--attacks {input.attacks} --csv {output.csv} --md {output.md} "
         "--tex {output.tex} --html {output.html} --runs {output.runs} > {log} 2>&1"
 
 
 rule costs:
     input:
-        lambda w: [job["benchmark"] for job in benchmark_jobs()],
+        benchmark_files,
     output:
         "results/tables/costs.csv",
     log:
@@ -43,6 +38,6 @@ rule costs:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: as_json({"jobs": benchmark_jobs()}),
+        spec=spec("costs"),
     shell:
-        "python -m mvprepro costs --spec {params.spec:q} --out {output} > {log} 2>&1"
+        "python -m mvprepro costs --spec {params.spec:q} --benchmarks {input} --out {output} > {log} 2>&1"

@@ -17,24 +17,23 @@ rule attack:
         "results/benchmarks/attack/{dataset}/{backbone}/{method}/seed-{seed}/{attack}-{shard}.tsv"
     conda:
         "../../envs/attack.yaml"
-    threads: lambda w: resources_for("attack", "threads", 2)
+    threads: lambda w: resources_for("attack", "threads")
     resources:
-        gpu=lambda w: resources_for("attack", "gpu", 1),
-        mem_mb=lambda w: resources_for("attack", "mem_mb", 16000),
-        runtime=lambda w, attempt: attempt * resources_for("attack", "runtime", 720),
+        gpu=lambda w: resources_for("attack", "gpu"),
+        mem_mb=lambda w: resources_for("attack", "mem_mb"),
+        runtime=lambda w, attempt: attempt * resources_for("attack", "runtime"),
     params:
-        spec=lambda w: as_json(
-            cfg.attack_spec(config, w.dataset, w.attack, w.shard, run_paths(w))
-        ),
+        spec=spec("attack"),
     shell:
-        "python -m mvprepro attack --spec {params.spec:q} --out {output.records} "
+        "python -m mvprepro attack --spec {params.spec:q} --model {input.model} --data {input.data} "
+        "--manifest {input.manifest} --out {output.records} "
         "--constraints-out {output.constraints} > {log} 2>&1"
 
 
 rule merge_attack:
     input:
-        shards=lambda w: shard_files(w, ".jsonl"),
-        constraints=lambda w: shard_files(w, ".constraints.json"),
+        shards=shard_files(".jsonl"),
+        constraints=shard_files(".constraints.json"),
     output:
         summary=ensure(f"{RUN}/attacks/{{attack}}.json", non_empty=True),
         records=ensure(f"{RUN}/attacks/{{attack}}.records.jsonl", non_empty=True),
@@ -43,7 +42,7 @@ rule merge_attack:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: as_json({"attack_name": w.attack, **run_paths(w)}),
+        spec=spec("merge_attack"),
     shell:
         "python -m mvprepro merge-attack --spec {params.spec:q} --shards {input.shards} "
         "--constraints {input.constraints} --summary-out {output.summary} "

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -56,12 +57,9 @@ def gpu_slots():
 if gpu_slots():
     os.environ.update(MVPREPRO_GPU_SLOTS=",".join(gpu_slots()))
 
-DATASETS = list(config["datasets"])
-BACKBONES = list(config["backbones"])
-METHODS = list(config["methods"])
-SEEDS = [int(s) for s in config["seeds"]]
-ATTACKS = list(config["attacks"])
-
+PLAN = cfg.Plan(config)
+DATASETS, BACKBONES, METHODS = PLAN.datasets, PLAN.backbones, PLAN.methods
+SEEDS, ATTACKS = PLAN.seeds, PLAN.attacks
 RUN = "results/runs/{dataset}/{backbone}/{method}/seed-{seed}"
 
 
@@ -74,141 +72,117 @@ wildcard_constraints:
     shard=r"\d+",
 
 
-# Label words must be single tokens of the backbone: checked as soon as its tokenizer is
-# local, i.e. before any training job of a run after the download has happened.
-for _backbone in BACKBONES:
-    _dir = Path("resources/backbones") / _backbone
-    if (_dir / "source.json").exists():
-        cfg.check_verbalizers(config, _backbone, _dir)
+def spec(stage):
+    """The params function of a rule: its job's spec (mvprepro.config.specs) as JSON.
+
+    The spec is the only params entry: the settings the job runs with and the provenance
+    digest of what it was built from, so Snakemake reruns a job exactly when either changes.
+    """
+
+    def params(wildcards):
+        keys = {k: v for k, v in wildcards.items()}
+        for key in ("seed", "shard"):
+            if key in keys:
+                keys[key] = int(keys[key])
+        return json.dumps(getattr(PLAN, stage)(**keys), sort_keys=True)
+
+    return params
 
 
-def resources_for(rule_name, key, default):
-    """A portable resource (gpu, mem_mb, runtime) for a rule, from config['resources'].
+def resources_for(rule_name, key):
+    """A portable resource (gpu, mem_mb, runtime, threads) of a rule; defaults in the schema.
 
     The rules multiply runtime by Snakemake's attempt number, so a job that hit its time
     limit is resubmitted with more time when a profile sets `retries` (profiles/slurm).
     """
-    return config.get("resources", {}).get(rule_name, {}).get(key, default)
+    return config["resources"][rule_name][key]
 
 
-def as_json(obj):
-    return json.dumps(obj, sort_keys=True)
+# ---------------------------------------------------------------- input functions
 
 
-def json_arg(obj):
-    """Shell-quote a JSON spec for the command line."""
-    import shlex
+def local_source(section):
+    """The local file or folder of a `path:` source (dataset or backbone), else nothing."""
 
-    return shlex.quote(as_json(obj))
+    def inputs(wildcards):
+        name = wildcards.get("dataset") or wildcards.get("backbone")
+        source = config[section][name]["source"]
+        return {"local": source["path"]} if "path" in source else {}
+
+    return inputs
 
 
-def run_paths(w):
-    run = RUN.format(**w)
+def backbone_corpus(wildcards):
+    """Datasets whose text a backbone builder trains its tokenizer on."""
+    return [f"resources/datasets/{d}" for d in PLAN.backbone_corpus(wildcards.backbone)]
+
+
+def attack_resource_locals(wildcards):
+    return cfg.specs.attack_resource_paths(config)
+
+
+def local_args(wildcards, input):
+    """`--local KEY=PATH` for each local attack resource (the inputs of the rule)."""
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in input.items())
+
+
+def prompt_check(wildcards):
+    """A prompt method's check_prompts output; nothing for the other kinds."""
+    if not PLAN.uses_prompts(wildcards.method):
+        return {}
     return {
-        "backbone_dir": f"resources/backbones/{w.backbone}",
-        "tokenized_dir": f"results/tokenized/{w.dataset}/{w.backbone}",
-        "data_dir": f"results/data/{w.dataset}",
-        "model_dir": f"{run}/model",
-        "resource_dir": "resources/attack",
+        "prompt_check": "results/prompts/{dataset}/{backbone}/{method}.json".format(
+            **wildcards
+        )
     }
 
 
-def backbone_corpus(w):
-    """Inputs a backbone builder trains its tokenizer on: datasets and their prompt files."""
-    source = config["backbones"][w.backbone]["source"]
-    if "builder" not in source:
-        return []
-    names = source.get("corpus_datasets", DATASETS)
-    prompts = sorted({config["datasets"][d]["prompts"] for d in names})
-    return [f"resources/datasets/{d}" for d in names] + prompts
+def shard_files(suffix):
+    def files(wildcards):
+        n = PLAN.shards(wildcards.attack)
+        return [
+            f"{RUN}/attacks/{{attack}}/shard-{i}{suffix}".format(**wildcards)
+            for i in range(n)
+        ]
 
-
-def shard_files(w, suffix):
-    n = int(config["attacks"][w.attack]["shards"])
-    return [f"{RUN}/attacks/{{attack}}/shard-{i}{suffix}".format(**w) for i in range(n)]
-
-
-def all_runs():
-    runs = []
-    for d in DATASETS:
-        for b in BACKBONES:
-            for m in METHODS:
-                for s in SEEDS:
-                    run = RUN.format(dataset=d, backbone=b, method=m, seed=s)
-                    runs.append(
-                        {
-                            "dataset": d,
-                            "backbone": b,
-                            "method": m,
-                            "seed": s,
-                            "clean": f"{run}/clean.json",
-                            "attacks": {a: f"{run}/attacks/{a}.json" for a in ATTACKS},
-                        }
-                    )
-    return runs
-
-
-def aggregate_inputs(wildcards):
-    files = []
-    for run in all_runs():
-        files.append(run["clean"])
-        files.extend(run["attacks"].values())
     return files
 
 
-def benchmark_jobs():
-    """Every train and attack job's benchmark file, with the job's wildcards."""
-    jobs = []
-    for run in all_runs():
-        key = {k: run[k] for k in ("dataset", "backbone", "method", "seed")}
-        path = "{dataset}/{backbone}/{method}/seed-{seed}".format(**key)
-        jobs.append(
-            {
-                "rule": "train",
-                **key,
-                "attack": "",
-                "shard": "",
-                "benchmark": f"results/benchmarks/train/{path}.tsv",
-            }
-        )
-        for attack in ATTACKS:
-            for shard in range(int(config["attacks"][attack]["shards"])):
-                jobs.append(
-                    {
-                        "rule": "attack",
-                        **key,
-                        "attack": attack,
-                        "shard": shard,
-                        "benchmark": f"results/benchmarks/attack/{path}/{attack}-{shard}.tsv",
-                    }
-                )
-    return jobs
-
-
-def dataset_runs(dataset):
-    """The runs of one dataset, with their training metrics and attack records."""
-    runs = []
-    for run in all_runs():
-        if run["dataset"] != dataset:
-            continue
+def run_files(runs, *names):
+    """Files of the given runs, in the order of the spec's `runs` (and attacks)."""
+    files = []
+    for run in runs:
         path = RUN.format(**run)
-        runs.append(
-            {
-                **{k: run[k] for k in ("dataset", "backbone", "method", "seed")},
-                "metrics": f"{path}/metrics.json",
-                "records": {a: f"{path}/attacks/{a}.records.jsonl" for a in ATTACKS},
-            }
-        )
-    return runs
+        for name in names:
+            if name == "attacks":
+                files += [f"{path}/attacks/{a}.json" for a in ATTACKS]
+            elif name == "records":
+                files += [f"{path}/attacks/{a}.records.jsonl" for a in ATTACKS]
+            else:
+                files.append(f"{path}/{name}")
+    return files
+
+
+def benchmark_files(wildcards):
+    files = []
+    for job in PLAN.benchmark_jobs():
+        path = "{dataset}/{backbone}/{method}/seed-{seed}".format(**job)
+        if job["rule"] == "train":
+            files.append(f"results/benchmarks/train/{path}.tsv")
+        else:
+            files.append(
+                f"results/benchmarks/attack/{path}/{job['attack']}-{job['shard']}.tsv"
+            )
+    return files
 
 
 REPORT = config["report"]
 # The (method, baseline) pairs of the comparison table; checked by cfg.check above.
-COMPARISONS = cfg.comparison_pairs(REPORT, METHODS)
+COMPARISONS = tuple(tuple(p) for p in cfg.comparison_pairs(REPORT, METHODS))
 
 
 def published_input(wildcards):
-    return [REPORT["published"]] if REPORT["published"] else []
+    return {"published": REPORT["published"]} if REPORT["published"] else {}
 
 
 TABLES = [

@@ -3,7 +3,7 @@
 
 rule prepare:
     input:
-        "resources/datasets/{dataset}",
+        raw="resources/datasets/{dataset}",
     output:
         directory("results/data/{dataset}"),
     log:
@@ -11,9 +11,9 @@ rule prepare:
     conda:
         "../../envs/data.yaml"
     params:
-        spec=lambda w: as_json(cfg.prepare_spec(config, w.dataset)),
+        spec=spec("prepare"),
     shell:
-        "python -m mvprepro prepare --raw {input} --spec {params.spec:q} --out {output} > {log} 2>&1"
+        "python -m mvprepro prepare --spec {params.spec:q} --raw {input.raw} --out {output} > {log} 2>&1"
 
 
 rule tokenize:
@@ -27,7 +27,7 @@ rule tokenize:
     conda:
         "../../envs/train.yaml"
     params:
-        spec=lambda w: as_json(cfg.tokenize_spec(config, w.dataset, w.backbone)),
+        spec=spec("tokenize"),
     shell:
-        "python -m mvprepro tokenize --data {input.data} --backbone {input.backbone} "
-        "--spec {params.spec:q} --out {output} > {log} 2>&1"
+        "python -m mvprepro tokenize --spec {params.spec:q} --data {input.data} "
+        "--backbone {input.backbone} --out {output} > {log} 2>&1"

@@ -1,8 +1,11 @@
 # The only rules that may touch the network. They run on the submitting host (localrule),
 # so compute nodes need no internet; each also takes a local path or an offline builder.
+# A local source (`path:`) is an input, so editing the file reruns what was built from it.
 
 
 rule download_dataset:
+    input:
+        unpack(local_source("datasets")),
     output:
         directory("resources/datasets/{dataset}"),
     log:
@@ -11,15 +14,19 @@ rule download_dataset:
     conda:
         "../../envs/data.yaml"
     params:
-        source=lambda w: as_json(config["datasets"][w.dataset]["source"]),
+        spec=spec("download_dataset"),
+        local=lambda w, input: (
+            f"--local {input.local}" if hasattr(input, "local") else ""
+        ),
     shell:
-        "python -m mvprepro download-dataset --name {wildcards.dataset} --source {params.source:q} "
+        "python -m mvprepro download-dataset --spec {params.spec:q} {params.local} "
         "--out {output} > {log} 2>&1"
 
 
 rule download_backbone:
     input:
-        backbone_corpus,
+        unpack(local_source("backbones")),
+        corpus=backbone_corpus,
     output:
         directory("resources/backbones/{backbone}"),
     log:
@@ -28,13 +35,18 @@ rule download_backbone:
     conda:
         "../../envs/train.yaml"
     params:
-        source=lambda w: as_json(config["backbones"][w.backbone]["source"]),
+        spec=spec("download_backbone"),
+        local=lambda w, input: (
+            f"--local {input.local}" if hasattr(input, "local") else ""
+        ),
     shell:
-        "python -m mvprepro download-backbone --name {wildcards.backbone} --source {params.source:q} "
-        "--corpus {input} --out {output} > {log} 2>&1"
+        "python -m mvprepro download-backbone --spec {params.spec:q} {params.local} "
+        "--corpus {input.corpus} --out {output} > {log} 2>&1"
 
 
 rule download_attack_resources:
+    input:
+        unpack(attack_resource_locals),
     output:
         manifest="resources/attack/manifest.json",
     log:
@@ -43,6 +55,8 @@ rule download_attack_resources:
     conda:
         "../../envs/attack.yaml"
     params:
-        spec=lambda w: as_json(config["attack_resources"]),
+        spec=spec("download_attack_resources"),
+        local=local_args,
     shell:
-        "python -m mvprepro download-attack-resources --spec {params.spec:q} --out resources/attack > {log} 2>&1"
+        "python -m mvprepro download-attack-resources --spec {params.spec:q} "
+        "--local {params.local} --manifest {output.manifest} > {log} 2>&1"

@@ -6,8 +6,8 @@
 
 rule compare:
     input:
+        unpack(published_input),
         runs="results/tables/runs.csv",
-        published=published_input,
     output:
         comparisons_csv="results/tables/comparisons.csv",
         comparisons_md="results/tables/comparisons.md",
@@ -30,16 +30,12 @@ rule compare:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: as_json(
-            {
-                "comparisons": COMPARISONS,
-                "datasets": DATASETS,
-                "attacks": ATTACKS,
-                "published": REPORT["published"],
-            }
+        spec=lambda w: json.dumps(PLAN.compare(COMPARISONS, REPORT["published"])),
+        published=lambda w, input: (
+            f"--published {input.published}" if hasattr(input, "published") else ""
         ),
     shell:
-        "python -m mvprepro compare --spec {params.spec:q} --runs {input.runs} "
+        "python -m mvprepro compare --spec {params.spec:q} --runs {input.runs} {params.published} "
         "--comparisons-csv {output.comparisons_csv} --comparisons-md {output.comparisons_md} "
         "--comparisons-html {output.comparisons_html} --published-csv {output.published_csv} "
         "--published-md {output.published_md} --published-html {output.published_html} "
@@ -67,9 +63,7 @@ rule plots:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: as_json(
-            {"datasets": DATASETS, "methods": METHODS, "attacks": ATTACKS}
-        ),
+        spec=spec("plots"),
     shell:
         "python -m mvprepro plot --spec {params.spec:q} --runs {input.runs} "
         "--accuracy {output.accuracy} --success {output.success} > {log} 2>&1"
@@ -77,7 +71,7 @@ rule plots:
 
 rule training_curves:
     input:
-        lambda w: [run["metrics"] for run in dataset_runs(w.dataset)],
+        metrics=lambda w: run_files(PLAN.dataset_runs(w.dataset), "metrics.json"),
     output:
         report(
             "results/plots/curves/{dataset}.png",
@@ -90,22 +84,15 @@ rule training_curves:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: as_json(
-            {
-                "dataset": w.dataset,
-                "methods": METHODS,
-                "runs": dataset_runs(w.dataset),
-            }
-        ),
+        spec=spec("training_curves"),
     shell:
-        "python -m mvprepro curves --spec {params.spec:q} --out {output} > {log} 2>&1"
+        "python -m mvprepro curves --spec {params.spec:q} --metrics {input.metrics} "
+        "--out {output} > {log} 2>&1"
 
 
 rule adversarial_examples:
     input:
-        lambda w: [
-            path for run in dataset_runs(w.dataset) for path in run["records"].values()
-        ],
+        records=lambda w: run_files(PLAN.dataset_runs(w.dataset), "records"),
     output:
         report(
             "results/examples/{dataset}.html",
@@ -118,15 +105,7 @@ rule adversarial_examples:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: as_json(
-            {
-                "dataset": w.dataset,
-                "task": config["datasets"][w.dataset]["task"],
-                "methods": METHODS,
-                "attacks": ATTACKS,
-                "per_method": REPORT["examples_per_method"],
-                "runs": dataset_runs(w.dataset),
-            }
-        ),
+        spec=spec("adversarial_examples"),
     shell:
-        "python -m mvprepro examples --spec {params.spec:q} --out {output} > {log} 2>&1"
+        "python -m mvprepro examples --spec {params.spec:q} --records {input.records} "
+        "--out {output} > {log} 2>&1"

@@ -1,8 +1,27 @@
 # Fine-tuning: one job per dataset x backbone x method x seed, then clean evaluation.
 
 
+# Label words must be single tokens of the backbone and templates must fit the reserve:
+# known only once the backbone is local, so a job (not a parse-time check) tests them.
+rule check_prompts:
+    input:
+        backbone="resources/backbones/{backbone}",
+    output:
+        "results/prompts/{dataset}/{backbone}/{method}.json",
+    log:
+        "logs/check_prompts/{dataset}/{backbone}/{method}.log",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        spec=spec("check_prompts"),
+    shell:
+        "python -m mvprepro check-prompts --spec {params.spec:q} --backbone {input.backbone} "
+        "--out {output} > {log} 2>&1"
+
+
 rule train:
     input:
+        unpack(prompt_check),
         tokenized="results/tokenized/{dataset}/{backbone}",
         backbone="resources/backbones/{backbone}",
     output:
@@ -14,19 +33,21 @@ rule train:
         "results/benchmarks/train/{dataset}/{backbone}/{method}/seed-{seed}.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: lambda w: resources_for("train", "threads", 2)
+    threads: lambda w: resources_for("train", "threads")
     resources:
-        gpu=lambda w: resources_for("train", "gpu", 1),
-        mem_mb=lambda w: resources_for("train", "mem_mb", 16000),
-        runtime=lambda w, attempt: attempt * resources_for("train", "runtime", 720),
+        gpu=lambda w: resources_for("train", "gpu"),
+        mem_mb=lambda w: resources_for("train", "mem_mb"),
+        runtime=lambda w, attempt: attempt * resources_for("train", "runtime"),
     params:
-        spec=lambda w: as_json(
-            cfg.train_spec(
-                config, w.dataset, w.backbone, w.method, w.seed, run_paths(w)
-            )
+        spec=spec("train"),
+        prompt_check=lambda w, input: (
+            f"--prompt-check {input.prompt_check}"
+            if hasattr(input, "prompt_check")
+            else ""
         ),
     shell:
-        "python -m mvprepro train --spec {params.spec:q} --model-out {output.model} "
+        "python -m mvprepro train --spec {params.spec:q} --tokenized {input.tokenized} "
+        "--backbone {input.backbone} {params.prompt_check} --model-out {output.model} "
         "--metrics-out {output.metrics} > {log} 2>&1"
 
 
@@ -40,18 +61,13 @@ rule evaluate:
         "logs/evaluate/{dataset}/{backbone}/{method}/seed-{seed}.log",
     conda:
         "../../envs/train.yaml"
-    threads: lambda w: resources_for("evaluate", "threads", 2)
+    threads: lambda w: resources_for("evaluate", "threads")
     resources:
-        gpu=lambda w: resources_for("evaluate", "gpu", 1),
-        mem_mb=lambda w: resources_for("evaluate", "mem_mb", 8000),
-        runtime=lambda w, attempt: attempt * resources_for("evaluate", "runtime", 60),
+        gpu=lambda w: resources_for("evaluate", "gpu"),
+        mem_mb=lambda w: resources_for("evaluate", "mem_mb"),
+        runtime=lambda w, attempt: attempt * resources_for("evaluate", "runtime"),
     params:
-        spec=lambda w: as_json(
-            {
-                "tokenized_dir": f"results/tokenized/{w.dataset}/{w.backbone}",
-                "batch_size": 32,
-                "device": config["training"]["device"],
-            }
-        ),
+        spec=spec("evaluate"),
     shell:
-        "python -m mvprepro evaluate --spec {params.spec:q} --model {input.model} --out {output} > {log} 2>&1"
+        "python -m mvprepro evaluate --spec {params.spec:q} --model {input.model} "
+        "--tokenized {input.tokenized} --out {output} > {log} 2>&1"

@@ -49,10 +49,10 @@ from textattack.transformations import (
     WordSwapRandomCharacterInsertion,
 )
 
-from ..tasks import Task
+from ..data.tasks import Task
+from ..names import RECIPE_VARIANTS
 from . import resources
 
-RECIPES = ("textfooler", "textbugger", "pwws", "deepwordbug", "bae")
 USE_ANGULAR_THRESHOLD = 0.840845057  # 1 - 0.5 / pi: TextFooler's 0.5 angle, as TextAttack reads it
 
 
@@ -224,7 +224,6 @@ def _bae(parts: _Parts, variant: str):
 
 
 BUILDERS = {"textfooler": _textfooler, "textbugger": _textbugger, "pwws": _pwws, "deepwordbug": _deepwordbug, "bae": _bae}
-VARIANTS = {"textfooler": ("paper", "stock"), "textbugger": ("paper", "stock")}
 
 
 def build(
@@ -235,13 +234,12 @@ def build(
     resource_dir: str | Path,
 ) -> tuple[Attack, list[dict[str, str]]]:
     """Build attack ``name`` from its config ``spec``; return it with its constraint report."""
-    recipe = spec.get("recipe", name)
+    recipe = spec["recipe"]
     if recipe not in BUILDERS:
         raise ValueError(f"attacks.{name}.recipe {recipe!r} is unknown; known recipes: {list(BUILDERS)}")
     variant = spec.get("variant", "paper")
-    allowed = VARIANTS.get(recipe, ("paper", "stock"))
-    if variant not in allowed:
-        raise ValueError(f"attacks.{name}.variant must be one of {list(allowed)}, not {variant!r}")
+    if variant not in RECIPE_VARIANTS.get(recipe, ("paper",)):
+        raise ValueError(f"attacks.{name}.variant {variant!r} does not apply to recipe {recipe!r}")
     parts = _Parts(name, spec, task, Path(resource_dir))
     transformation, search = BUILDERS[recipe](parts, variant)
     goal = UntargetedClassification(model_wrapper, model_batch_size=int(spec.get("query_batch_size", 64)))

@@ -141,7 +141,7 @@ def _download_text_vectors(url: str, member: str | None, out_dir: Path) -> tuple
             tmp.unlink(missing_ok=True)
 
 
-def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
     if "textattack" in source:
         # TextAttack's own loader reads its official files; we convert them once to numpy
         # arrays so attack jobs never unpickle anything.
@@ -156,16 +156,18 @@ def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path) -> dict[s
         # e.g. GloVe: url https://nlp.stanford.edu/data/glove.6B.zip, member glove.6B.300d.txt
         words, vectors = _download_text_vectors(source["url"], source.get("member"), out_dir)
         save_embedding(out_dir, words, vectors)
-    elif "path" in source:
-        path = Path(source["path"])
+    elif source.get("local"):
+        if local is None:
+            raise AttackResourceError(f"attack_resources.embeddings.{name}: a 'path' source needs its file (--local embedding_{name}=FILE)")
+        path = Path(local)
         if not path.exists():
             raise AttackResourceError(f"attack_resources.embeddings.{name}.source.path {str(path)!r} does not exist")
         words, vectors = _read_text_vectors(path)
         save_embedding(out_dir, words, vectors)
     elif source.get("builder") == "demo":
-        from .. import demo
+        from ..download import builders
 
-        words, vectors = demo.build_embedding(**source.get("options", {}))
+        words, vectors = builders.build_embedding(**source.get("options", {}))
         save_embedding(out_dir, words, vectors)
     else:
         raise AttackResourceError(
@@ -193,9 +195,9 @@ def load_embedding(resource_dir: str | Path, name: str):
 # ---------------------------------------------------------------- nltk, encoders
 
 
-def _fetch_nltk(source: str | dict[str, Any], out_dir: Path) -> dict[str, Any]:
+def _fetch_nltk(source: str | dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    kind = source if isinstance(source, str) else next(iter(source))
+    kind = source if isinstance(source, str) else "path"
     if kind == "download":
         import nltk
 
@@ -211,7 +213,9 @@ def _fetch_nltk(source: str | dict[str, Any], out_dir: Path) -> dict[str, Any]:
             "wordnet": ok["wordnet"] and ok["omw-1.4"],
         }
     if kind == "path":
-        src = Path(source["path"])  # type: ignore[index]
+        if local is None:
+            raise AttackResourceError("attack_resources.nltk: a 'path' source needs its folder (--local nltk=DIR)")
+        src = Path(local)
         if not (src / "corpora" / "stopwords").exists():
             raise AttackResourceError(f"attack_resources.nltk.path {str(src)!r} has no corpora/stopwords")
         shutil.copytree(src, out_dir, dirs_exist_ok=True)
@@ -243,24 +247,30 @@ def _fetch_encoder(kind: str, root: Path) -> dict[str, Any]:
     raise AttackResourceError("attack_resources.sentence_encoder: use one of use, minilm, none")
 
 
-def fetch(spec: dict[str, Any], out_dir: str | Path) -> None:
-    """Materialise every attack resource in ``out_dir`` and write the manifest last."""
-    root = Path(out_dir)
+def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str] | None = None) -> None:
+    """Materialise every attack resource beside ``manifest_path`` and write the manifest last.
+
+    ``local`` maps the keys of :func:`mvprepro.config.specs.attack_resource_paths`
+    (``embedding_<name>``, ``nltk``, ``masked_lm``) to the local files the config names;
+    the rule passes them as inputs, so editing one reruns this job.
+    """
+    local = local or {}
+    root = Path(manifest_path).parent
     root.mkdir(parents=True, exist_ok=True)
     # NLTK first: importing textattack (for the paragramcf loader) needs the stopwords.
-    manifest: dict[str, Any] = {"nltk": _fetch_nltk(spec.get("nltk", "download"), root / "nltk_data")}
+    manifest: dict[str, Any] = {"nltk": _fetch_nltk(spec["nltk"], root / "nltk_data", local.get("nltk"))}
     activate(root)
     manifest["embeddings"] = {
-        name: _fetch_embedding(name, entry["source"], root / "embeddings" / name)
-        for name, entry in spec.get("embeddings", {}).items()
+        name: _fetch_embedding(name, entry["source"], root / "embeddings" / name, local.get(f"embedding_{name}"))
+        for name, entry in spec["embeddings"].items()
     }
-    manifest["sentence_encoder"] = _fetch_encoder(spec.get("sentence_encoder", "use"), root)
+    manifest["sentence_encoder"] = _fetch_encoder(spec["sentence_encoder"], root)
     if "masked_lm" in spec:  # BAE's word-replacement model
-        from ..sources import fetch_backbone
+        from ..download.sources import fetch_backbone
 
-        fetch_backbone(spec["masked_lm"]["source"], root / "masked_lm", "attack_resources.masked_lm")
+        fetch_backbone(spec["masked_lm"]["source"], root / "masked_lm", "attack_resources.masked_lm", local=local.get("masked_lm"))
         manifest["masked_lm"] = {"source": spec["masked_lm"]["source"]}
-    write_json_atomic(root / MANIFEST, manifest)
+    write_json_atomic(manifest_path, manifest)
 
 
 def manifest(resource_dir: str | Path) -> dict[str, Any]:

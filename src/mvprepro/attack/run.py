@@ -1,4 +1,4 @@
-"""Attack one model on one shard of the test examples, and merge shards into metrics.
+"""The attack stage: attack one model on one shard of the test examples (``workflow/rules/attack.smk``).
 
 Examples are the first ``num_examples`` of the test split in order (the whole split if it
 is smaller), as in the paper. Shard ``i`` of ``n`` takes every example whose position ``p``
@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..fileio import read_json, write_json_atomic, write_text_atomic
+from ..digest import digest_of
+from ..fileio import write_json_atomic, write_text_atomic
 
 
 def shard_positions(total: int, shard: int, shards: int) -> list[int]:
@@ -38,16 +39,32 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _read_partial(path: Path) -> dict[int, dict[str, Any]]:
+def _read_partial(path: Path, identity: str) -> dict[int, dict[str, Any]]:
+    """Rows a killed run of the same spec already finished (its first line names the spec).
+
+    A partial file of another spec (the config or the code changed between the kill and
+    the rerun) is discarded: its rows would describe an attack the config no longer asks for.
+    """
     done: dict[int, dict[str, Any]] = {}
-    if path.exists():
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    break  # a torn last line from a killed job: recompute that example
-                done[int(row["position"])] = row
+    if not path.exists():
+        return done
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.readlines()
+    try:
+        header = json.loads(lines[0]) if lines else {}
+    except json.JSONDecodeError:
+        header = {}
+    if header.get("spec") != identity:
+        if lines:
+            print(f"discarding {path}: it was written for a different spec", flush=True)
+        path.unlink()
+        return done
+    for line in lines[1:]:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            break  # a torn last line from a killed job: recompute that example
+        done[int(row["position"])] = row
     return done
 
 
@@ -80,16 +97,28 @@ def _record(position: int, label: int, result: Any) -> dict[str, Any]:
     }
 
 
-def attack_shard(spec: dict[str, Any], output: str | Path, constraints_output: str | Path) -> None:
-    """Run one shard; ``spec`` is the JSON the workflow builds (see workflow/rules/common.smk)."""
+def attack_shard(
+    spec: dict[str, Any],
+    model_dir: str | Path,
+    data_dir: str | Path,
+    manifest: str | Path,
+    output: str | Path,
+    constraints_output: str | Path,
+) -> None:
+    """Run one shard of ``spec`` (built by :meth:`mvprepro.config.Plan.attack`).
+
+    The model, the prepared splits and the attack resources (the folder of ``manifest``)
+    are arguments, as every file the rule reads is one of its inputs.
+    """
     from . import resources
 
-    resources.activate(spec["resource_dir"])
-    import torch
+    resource_dir = Path(manifest).parent
+    resources.activate(resource_dir)
     from datasets import load_from_disk
 
-    from .. import models
-    from ..tasks import get_task
+    from ..data.tasks import get_task
+    from ..train import models
+    from ..train.evaluate import device_for
     from . import recipes
     from .wrapper import MethodModelWrapper
 
@@ -97,21 +126,24 @@ def attack_shard(spec: dict[str, Any], output: str | Path, constraints_output: s
     partial = output.with_name(output.name + ".partial")
     task = get_task(spec["task"])
     attack_cfg = spec["attack"]
-    test = load_from_disk(str(Path(spec["data_dir"]) / "data"))["test"]
+    test = load_from_disk(str(Path(data_dir) / "data"))["test"]
     total = min(int(attack_cfg["num_examples"]), len(test))
     positions = shard_positions(total, int(spec["shard"]), int(spec["shards"]))
-    done = _read_partial(partial)
+    identity = digest_of(spec)
+    done = _read_partial(partial, identity)
+    fresh = not partial.exists()
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = models.load(spec["model_dir"]).to(device)
-    wrapper = MethodModelWrapper(model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg.get("model_batch_size", 32)))
-    attack, report = recipes.build(spec["attack_name"], attack_cfg, wrapper, task, spec["resource_dir"])
+    model = models.load(model_dir).to(device_for(spec["device"]))
+    wrapper = MethodModelWrapper(model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]))
+    attack, report = recipes.build(spec["attack_name"], attack_cfg, wrapper, task, resource_dir)
     print(attack, flush=True)
 
     from tqdm import tqdm
 
-    base_seed = int(attack_cfg.get("seed", 0))
+    base_seed = int(attack_cfg["seed"])
     with open(partial, "a", encoding="utf-8") as fh:
+        if fresh:
+            fh.write(json.dumps({"spec": identity}) + "\n")
         for position in tqdm(positions, desc=f"{spec['attack_name']} shard {spec['shard']}", mininterval=5):
             if position in done:
                 continue
@@ -128,39 +160,3 @@ def attack_shard(spec: dict[str, Any], output: str | Path, constraints_output: s
     write_json_atomic(constraints_output, report)
     write_text_atomic(output, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     os.unlink(partial)
-
-
-def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Metrics of one model under one attack, in percent, as TextAttack defines them."""
-    n = len(rows)
-    counts = {k: sum(r["result"] == k for r in rows) for k in ("successful", "failed", "skipped")}
-    attacked = counts["successful"] + counts["failed"]
-    succ = [r for r in rows if r["result"] == "successful"]
-    return {
-        "num_examples": n,
-        **{f"num_{k}": v for k, v in counts.items()},
-        # Skipped examples were misclassified before any change, so they count as errors.
-        "clean_accuracy": 100.0 * attacked / n if n else float("nan"),
-        "robust_accuracy": 100.0 * counts["failed"] / n if n else float("nan"),
-        "attack_success_rate": 100.0 * counts["successful"] / attacked if attacked else 0.0,
-        "mean_words_perturbed_pct": float(np.mean([100.0 * r["words_perturbed"] / max(r["num_words"], 1) for r in succ])) if succ else 0.0,
-        "mean_queries": float(np.mean([r["num_queries"] for r in rows if r["result"] != "skipped"])) if attacked else 0.0,
-    }
-
-
-def merge(
-    shard_files: list[str], constraint_files: list[str], spec: dict[str, Any], summary_out: str | Path, records_out: str | Path
-) -> None:
-    rows: list[dict[str, Any]] = []
-    for f in shard_files:
-        with open(f, encoding="utf-8") as fh:
-            rows += [json.loads(line) for line in fh if line.strip()]
-    rows.sort(key=lambda r: r["position"])
-    positions = [r["position"] for r in rows]
-    if positions != list(range(len(rows))):
-        raise RuntimeError(f"shards do not cover examples 0..{len(rows) - 1} exactly once")
-    reports = [read_json(f) for f in constraint_files]
-    summary = {**summarise(rows), "attack": spec["attack_name"], "constraints": reports[0], "spec": spec}
-    write_text_atomic(records_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
-    write_json_atomic(summary_out, summary)
-

@@ -2,7 +2,7 @@
 
 TextAttack's stock ``HuggingFaceModelWrapper`` pads every query to the tokenizer's
 ``model_max_length`` (512): on short texts most of each forward pass is padding. This
-wrapper encodes exactly as training did (:func:`mvprepro.encoding.encode_texts`), pads to
+wrapper encodes exactly as training did (:func:`mvprepro.data.tokenize.encode_texts`), pads to
 the longest query of each batch, runs under ``torch.inference_mode`` (bf16 autocast on
 CUDA), and for MVP computes the LM head only at the masks and only for the label words.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from textattack.models.wrappers import ModelWrapper
 
-from ..encoding import encode_texts
-from ..models import MethodModel
+from ..data.tokenize import encode_texts
+from ..train.models import MethodModel
 
 
 class MethodModelWrapper(ModelWrapper):

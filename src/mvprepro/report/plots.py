@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from .fileio import read_json, write_bytes_atomic
+from ..aggregate.tables import attach_files
+from ..fileio import read_json, write_bytes_atomic
 
 MARKERS = "osD^v<>P*X"
 
@@ -114,10 +115,12 @@ def success_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], at
     _save(fig, path)
 
 
-def curves_plot(runs: list[dict[str, Any]], dataset: str, methods: list[str], path: str | Path) -> None:
-    """Validation accuracy and training loss of every run of ``dataset`` (from metrics.json)."""
+def curves_plot(spec: dict[str, Any], metrics: list[str], path: str | Path) -> None:
+    """Validation accuracy and training loss of every run of ``spec["dataset"]``, from the
+    runs' metrics.json files (``metrics``, one per run of ``spec["runs"]``, in order)."""
     plt = _pyplot()
-    runs = [r for r in runs if r["dataset"] == dataset]
+    dataset, methods = spec["dataset"], spec["methods"]
+    runs = [r for r in attach_files(spec["runs"], [], "metrics", metrics) if r["dataset"] == dataset]
     shown = [m for m in methods if any(r["method"] == m for r in runs)]
     fig, axes = plt.subplots(2, len(shown), figsize=(3.6 * len(shown), 5.5), squeeze=False, sharex="col", layout="constrained")
     colours = plt.get_cmap("tab10")

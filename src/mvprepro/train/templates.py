@@ -1,6 +1,6 @@
 """Prompt template text: parsing and validation, with no heavy imports.
 
-Kept apart from :mod:`mvprepro.prompts` so the workflow can validate templates in the config
+Kept apart from :mod:`mvprepro.train.prompts` so the workflow can validate templates in the config
 at parse time without importing torch.
 """
 

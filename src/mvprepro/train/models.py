@@ -8,7 +8,7 @@ randomly initialised backbone of the same architecture):
 * ``projectcls``: tanh(start token) -> dropout -> out_proj, i.e. the MLP head without its
   dense layer.
 * ``lpft``: the ``projectcls`` head initialised from a logistic-regression probe fitted on
-  frozen features (see :mod:`mvprepro.probe`), then everything fine-tuned.
+  frozen features (see :mod:`mvprepro.train.probe`), then everything fine-tuned.
 * ``clsprompt``: the masked-LM head's scores for the label words, read at the start token,
   with no template.
 * ``mvp``: every input is expanded into one sequence per prompt template; the LM head scores
@@ -51,7 +51,6 @@ from . import prompts
 
 METHOD_FILE = "method.json"
 HEAD_FILE = "head.safetensors"
-KINDS = ("mlp_ft", "projectcls", "lpft", "clsprompt", "mvp")
 
 
 def is_masked_lm(config: Any) -> bool:
@@ -69,8 +68,6 @@ def special_token_counts(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
 
 class MethodModel(nn.Module):
     """Common interface of every method: ``collate`` ids into a batch, ``forward`` to logits."""
-
-    kind: str
 
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__()
@@ -126,8 +123,6 @@ class MethodModel(nn.Module):
 class SequenceClassifier(MethodModel):
     """``mlp_ft``: the architecture's own classification head."""
 
-    kind = "mlp_ft"
-    auto_class = AutoModelForSequenceClassification
 
     def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, **_: Any) -> torch.Tensor:
         return self.hf(input_ids=None if inputs_embeds is not None else input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits
@@ -151,8 +146,6 @@ class ProjectClsHead(nn.Module):
 class ProjectionClassifier(MethodModel):
     """``projectcls`` and ``lpft``: our own head on the encoder's start-token state."""
 
-    kind = "projectcls"
-    auto_class = AutoModel
 
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__(hf_model, tokenizer, spec)
@@ -177,13 +170,13 @@ class ProjectionClassifier(MethodModel):
 
 
 class LinearProbeClassifier(ProjectionClassifier):
-    kind = "lpft"
+    """``lpft``: the ``projectcls`` head, initialised from a linear probe before fine-tuning
+    (:mod:`.probe`, called by the training loop)."""
 
 
 class PromptClassifier(MethodModel):
     """``mvp`` (templates) and ``clsprompt`` (no template, read at the start token)."""
 
-    kind = "mvp"
 
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__(hf_model, tokenizer, spec)
@@ -250,7 +243,7 @@ class PromptClassifier(MethodModel):
 
 
 class ClsPromptClassifier(PromptClassifier):
-    kind = "clsprompt"
+    """``clsprompt``: the label words' scores read at the start token, with no template."""
 
 
 def _lm_transform(model: PreTrainedModel):

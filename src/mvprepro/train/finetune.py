@@ -6,7 +6,7 @@ accuracy every ``eval_every_steps`` steps (or every epoch), early stopping after
 ``patience`` evaluations without improvement, and the best validation checkpoint kept.
 Everything random is seeded from ``seed``, so the same seed gives the same numbers on CPU.
 A checkpoint is written after every epoch and a rerun of a killed job resumes from it
-(:mod:`mvprepro.checkpoint`).
+(:mod:`mvprepro.train.checkpoint`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..fileio import atomic_directory, read_json, run_info, write_json_atomic
 from . import adversarial, checkpoint, models, probe
-from .fileio import atomic_directory, run_info, write_json_atomic
+from .evaluate import accuracy, device_for
 
 
 def seed_everything(seed: int) -> None:
@@ -30,12 +31,6 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _device(preference: str = "auto") -> torch.device:
-    if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
 
 
 def epoch_batches(lengths: list[int], size: int, rng: random.Random, group_by_length: bool = False) -> list[list[int]]:
@@ -56,26 +51,6 @@ def epoch_batches(lengths: list[int], size: int, rng: random.Random, group_by_le
     return batches
 
 
-@torch.inference_mode()
-def predict(model: models.MethodModel, ids: list[list[int]], batch_size: int = 32, desc: str = "predict") -> torch.Tensor:
-    """Class predictions for pre-tokenized inputs, in order."""
-    model.eval()
-    device = model.device
-    preds = []
-    for start in tqdm(range(0, len(ids), batch_size), desc=desc, mininterval=10, leave=False):
-        batch = {k: v.to(device) for k, v in model.collate(ids[start : start + batch_size]).items()}
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            preds.append(model(**batch).argmax(-1).cpu())
-    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
-
-
-def accuracy(model: models.MethodModel, ids: list[list[int]], labels: list[int], batch_size: int = 32) -> float:
-    """Percent correct, from integer counts (no float32 rounding in the reported numbers)."""
-    preds = predict(model, ids, batch_size)
-    correct = int((preds == torch.tensor(labels)).sum())
-    return 100.0 * correct / len(labels) if labels else float("nan")
-
-
 def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     decay, no_decay = [], []
     for name, param in model.named_parameters():
@@ -86,21 +61,37 @@ def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.
     return torch.optim.AdamW(groups, lr=lr)
 
 
-def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) -> None:
+def train(
+    spec: dict[str, Any],
+    tokenized_dir: str | Path,
+    backbone_dir: str | Path,
+    model_out: str | Path,
+    metrics_out: str | Path,
+    prompt_check: str | Path | None = None,
+) -> None:
+    """Fine-tune ``spec["method"]`` from the backbone in ``backbone_dir`` on the tokenized splits.
+
+    ``spec`` holds settings only; every file read or written is an argument, so the rule's
+    ``input:``/``output:`` are the whole list of files the job touches. A prompt method gets
+    the output of its ``check_prompts`` job, which must describe the same method.
+    """
     from datasets import load_from_disk
+
+    if prompt_check is not None and read_json(prompt_check)["spec"]["method"] != spec["method"]:
+        raise ValueError(f"{prompt_check} checked other prompts than this job's method; rerun check_prompts")
 
     cfg = spec["training"]
     seed = int(spec["seed"])
     seed_everything(seed)
-    device = _device(cfg.get("device", "auto"))
+    device = device_for(cfg["device"])
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    data = load_from_disk(str(Path(spec["tokenized_dir"]) / "data"))
+    data = load_from_disk(str(Path(tokenized_dir) / "data"))
     train_ids, train_y = list(data["train"]["input_ids"]), list(data["train"]["label"])
     val_ids, val_y = list(data["validation"]["input_ids"]), list(data["validation"]["label"])
-    if cfg.get("max_eval_examples"):
+    if cfg["max_eval_examples"]:
         val_ids, val_y = val_ids[: cfg["max_eval_examples"]], val_y[: cfg["max_eval_examples"]]
 
     method_spec = {
@@ -110,11 +101,11 @@ def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) 
         "prompt_reserve": cfg["prompt_reserve"],
         "backbone": spec["backbone"],
     }
-    model = models.build(spec["backbone_dir"], method_spec).to(device)
+    model = models.build(backbone_dir, method_spec).to(device)
     optimizer = _optimizer(model, float(cfg["lr"]), float(cfg["weight_decay"]))
     batch_size = int(cfg["batch_size"])
-    accumulate = int(cfg.get("grad_accumulation") or 1)
-    group_by_length = bool(cfg.get("group_by_length", False))
+    accumulate = int(cfg["grad_accumulation"])
+    group_by_length = bool(cfg["group_by_length"])
     lengths = [len(x) for x in train_ids]
     steps_per_epoch = math.ceil(math.ceil(len(train_ids) / batch_size) / accumulate)
     total_steps = steps_per_epoch * int(cfg["max_epochs"])
@@ -200,18 +191,3 @@ def train(spec: dict[str, Any], model_out: str | Path, metrics_out: str | Path) 
 
 def epoch_finished(epoch: int) -> None:
     """Called after each epoch's checkpoint is written (a hook for tests and progress)."""
-
-
-def evaluate(spec: dict[str, Any], model_dir: str | Path, output: str | Path) -> None:
-    """Clean accuracy of a trained model on the whole test split."""
-    from datasets import load_from_disk
-
-    model = models.load(model_dir).to(_device(spec.get("device", "auto")))
-    test = load_from_disk(str(Path(spec["tokenized_dir"]) / "data"))["test"]
-    preds = predict(model, list(test["input_ids"]), int(spec.get("batch_size", 32)), desc="test")
-    labels = torch.tensor(list(test["label"]))
-    correct = int((preds == labels).sum())
-    write_json_atomic(
-        output,
-        {"accuracy": 100.0 * correct / len(labels), "correct": correct, "num_examples": len(labels), "spec": spec},
-    )

@@ -1,30 +1,26 @@
-"""The workflow's config: semantic checks and the per-stage slices the rules pass on.
+"""Checks of the workflow's config that a JSON schema cannot express.
 
 The JSON schema (``workflow/schemas/config.schema.yaml``) checks shapes and fills defaults;
 :func:`check` adds what a schema cannot say (a template without exactly one ``[MASK]``, a
 verbalizer whose class count does not match the task, a local path that does not exist,
 more shards than attacked examples), each as one clear message naming the config key.
 
-Each ``*_spec`` function returns exactly the part of the config one stage depends on. The
-rules hand it to the CLI as JSON and Snakemake records it as the job's params, so editing
-one method's settings reruns that method's jobs and nothing else.
+Checks that need a downloaded tokenizer (label words that must be single tokens) are not
+here: they run as the ``check_prompts`` job (:mod:`mvprepro.train.check`), so a dry run
+plans the same jobs whatever is on disk. The per-job settings are in :mod:`.specs`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
-from importlib import resources as ilr
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .tasks import TASKS
-from .templates import PromptError, parse_template
-
-METHOD_KINDS = ("mlp_ft", "projectcls", "lpft", "clsprompt", "mvp")
-PROMPT_KINDS = ("mvp", "clsprompt")  # kinds with a verbalizer
+from ..data.tasks import TASKS
+from ..names import METHOD_KINDS, PROMPT_KINDS, RECIPE_VARIANTS
+from ..train.templates import PromptError, parse_template
 
 
 class ConfigError(ValueError):
@@ -148,6 +144,11 @@ def check(config: dict[str, Any]) -> None:
                         f"attacks.{name}.max_words_perturbed: {key!r} is not a task (use one of "
                         f"{sorted(TASKS)}, or 'default' for all others)"
                     )
+        if "variant" in a and a["recipe"] not in RECIPE_VARIANTS:
+            errors.append(
+                f"attacks.{name}.variant: recipe {a['recipe']!r} has no variants (only "
+                f"{', '.join(sorted(RECIPE_VARIANTS))} do); remove the key"
+            )
         if a["shards"] > a["num_examples"]:
             errors.append(f"attacks.{name}.shards ({a['shards']}) is larger than num_examples ({a['num_examples']})")
     errors += _report_errors(config)
@@ -159,14 +160,14 @@ def check(config: dict[str, Any]) -> None:
 
 def comparison_pairs(report: dict[str, Any], methods: list[str]) -> list[list[str]]:
     """The comparison table's (method, baseline) pairs as JSON-friendly lists."""
-    from .compare import comparison_pairs as pairs
+    from ..report.compare import comparison_pairs as pairs
 
     return [list(p) for p in pairs(report, methods)]
 
 
 def _report_errors(config: dict[str, Any]) -> list[str]:
     """Problems of the ``report`` section: comparison methods, the published-numbers file."""
-    from .compare import PublishedError, comparison_pairs, load_published
+    from ..report.compare import PublishedError, comparison_pairs, load_published
 
     report = config.get("report") or {}
     errors = []
@@ -184,121 +185,3 @@ def _report_errors(config: dict[str, Any]) -> list[str]:
             except PublishedError as err:
                 errors.append(f"report.published: {err}")
     return errors
-
-
-def check_verbalizers(config: dict[str, Any], backbone: str, backbone_dir: str | Path) -> None:
-    """Every label word must be one token of the backbone; checked once its tokenizer is local."""
-    from transformers import AutoTokenizer
-
-    from .prompts import encode_template, label_word_ids
-
-    tokenizer = AutoTokenizer.from_pretrained(str(backbone_dir), trust_remote_code=False)
-    errors = []
-    for dataset in config["datasets"]:
-        for method, m in config["methods"].items():
-            if m["kind"] not in PROMPT_KINDS:
-                continue
-            p = prompts_for(config, dataset, method)
-            try:
-                label_word_ids(tokenizer, p["verbalizer"], backbone)
-                longest = max((len(encode_template(tokenizer, parse_template(t)).ids) for t in p["templates"]), default=0)
-                if longest > config["training"]["prompt_reserve"]:
-                    errors.append(
-                        f"methods.{method} on datasets.{dataset}: a template is {longest} tokens, more than "
-                        f"training.prompt_reserve ({config['training']['prompt_reserve']})"
-                    )
-            except PromptError as err:
-                errors.append(f"methods.{method} on datasets.{dataset}: {err}")
-    if errors:
-        raise ConfigError("invalid config:\n  - " + "\n  - ".join(errors))
-
-
-# ------------------------------------------------------------------ per-stage slices
-
-
-def code_hash(*modules: str) -> str:
-    """A digest of the package modules a stage runs, so editing them reruns that stage."""
-    digest = hashlib.sha256()
-    root = ilr.files(__package__)
-    for module in modules:
-        node = root
-        for part in module.split("/"):
-            node = node.joinpath(part)
-        files = sorted(node.rglob("*.py")) if node.is_dir() else [node]  # type: ignore[union-attr]
-        for file in files:
-            digest.update(Path(str(file)).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def prepare_spec(config: dict[str, Any], dataset: str) -> dict[str, Any]:
-    ds = config["datasets"][dataset]
-    return {"dataset": dataset, "task": ds["task"], "protocol": ds.get("protocol", {}), "code": code_hash("tasks.py", "data.py")}
-
-
-def tokenize_spec(config: dict[str, Any], dataset: str, backbone: str) -> dict[str, Any]:
-    t = config["training"]
-    return {
-        "dataset": dataset,
-        "backbone": backbone,
-        "task": config["datasets"][dataset]["task"],
-        "max_length": t["max_length"],
-        "prompt_reserve": t["prompt_reserve"],
-        "code": code_hash("encoding.py", "data.py"),
-    }
-
-
-def method_spec(config: dict[str, Any], dataset: str, method: str) -> dict[str, Any]:
-    m = dict(config["methods"][method])
-    for key in ("prompts", "template_indices", "training"):
-        m.pop(key, None)
-    spec = {"name": method, **m}
-    if m["kind"] in PROMPT_KINDS:
-        spec.update(prompts_for(config, dataset, method))
-        spec.setdefault("pool_label_words", "max")
-        spec.setdefault("pool_templates", "mean")
-    return spec
-
-
-TRAINING_KEYS = (
-    "lr",
-    "batch_size",
-    "grad_accumulation",
-    "group_by_length",
-    "max_epochs",
-    "weight_decay",
-    "patience",
-    "eval_every_steps",
-    "max_length",
-    "prompt_reserve",
-    "max_eval_examples",
-    "device",
-)
-
-
-def train_spec(config: dict[str, Any], dataset: str, backbone: str, method: str, seed: int, paths: dict[str, str]) -> dict[str, Any]:
-    training = {k: config["training"].get(k) for k in TRAINING_KEYS}
-    training.update(config["methods"][method].get("training", {}))
-    return {
-        "dataset": dataset,
-        "task": config["datasets"][dataset]["task"],
-        "num_labels": TASKS[config["datasets"][dataset]["task"]].num_labels,
-        "backbone": backbone,
-        "method": method_spec(config, dataset, method),
-        "seed": int(seed),
-        "training": training,
-        "code": code_hash("train.py", "models.py", "prompts.py", "templates.py"),
-        **paths,
-    }
-
-
-def attack_spec(config: dict[str, Any], dataset: str, attack: str, shard: int, paths: dict[str, str]) -> dict[str, Any]:
-    return {
-        "attack_name": attack,
-        "attack": config["attacks"][attack],
-        "task": config["datasets"][dataset]["task"],
-        "shard": int(shard),
-        "shards": int(config["attacks"][attack]["shards"]),
-        "resources": config["attack_resources"],
-        "code": code_hash("attack", "encoding.py", "models.py", "prompts.py"),
-        **paths,
-    }

@@ -107,23 +107,22 @@ def build_dataset(builder: str, seed: int = 0, train_size: int = 400, eval_size:
     )
 
 
-def _corpus_lines(corpus: list[str]) -> list[str]:
-    """Text lines for tokenizer training from saved datasets and prompt files."""
-    import yaml
+def _corpus_lines(corpus: list[str], words: list[str] | None = None) -> list[str]:
+    """Text lines for tokenizer training: the saved datasets' text, plus ``words`` repeated.
+
+    ``words`` (the builder option of that name) are words the small vocabulary must hold
+    whole, such as label words and the words of templates. They come from the config, not
+    from the prompt files, so that editing a template never rebuilds the backbone (and
+    retrains every model): a word not listed simply splits into sub-words.
+    """
     from datasets import load_from_disk
 
     lines: list[str] = []
+    if words:
+        # Each after a space, as they follow text in a prompt, so each becomes one token.
+        lines += [" " + " ".join(words)] * 50
     for item in corpus:
-        path = Path(item)
-        if path.suffix in (".yaml", ".yml"):
-            prompts = yaml.safe_load(path.read_text())
-            words = [w for cls in prompts.get("verbalizer", []) for w in cls]
-            templates = [t.replace("[MASK]", "").replace("[SEP]", "") for t in prompts.get("templates", [])]
-            # Repeat prompt words (each after a space, as they follow text in a prompt) so
-            # that each becomes one token of the small vocabulary.
-            lines += [" " + " ".join(words + templates)] * 50
-            continue
-        dd = load_from_disk(str(path / "data"))
+        dd = load_from_disk(str(Path(item) / "data"))
         for split in dd.values():
             for col in split.column_names:
                 if split.features[col].dtype == "string":
@@ -164,6 +163,7 @@ def build_backbone(
     builder: str,
     out_dir: str | Path,
     corpus: list[str],
+    words: list[str] | None = None,
     seed: int = 0,
     vocab_size: int = 1000,
     hidden_size: int = 64,
@@ -194,7 +194,7 @@ def build_backbone(
     )
 
     out = Path(out_dir)
-    lines = _corpus_lines(corpus)
+    lines = _corpus_lines(corpus, words)
     tokenizer = _tokenizer(builder, lines, vocab_size, max_positions, out / "_tok")
     shutil.rmtree(out / "_tok")
     torch.manual_seed(seed)

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from .fileio import atomic_directory, write_json_atomic
+from ..fileio import atomic_directory, write_json_atomic
 
 
 def spec_digest(spec: dict[str, Any]) -> str:

@@ -15,12 +15,30 @@ from typing import Any
 
 import pandas as pd
 
-from .fileio import read_json, write_text_atomic
-from .tables import html_document, html_table, latex_escape, markdown_table
+from ..fileio import read_json, write_text_atomic
+from .formats import html_document, html_table, latex_escape, markdown_table
 
 # Metrics read from each attack's summary; ``clean_accuracy`` there is the accuracy on the
 # attacked subset, renamed so it is never confused with the whole-split clean accuracy.
 ATTACK_METRICS = ("robust_accuracy", "clean_accuracy", "attack_success_rate", "mean_words_perturbed_pct", "mean_queries")
+
+
+def attach_files(
+    runs: list[dict[str, Any]], attacks: list[str], field: str, files: list[str], per_attack: bool = False
+) -> list[dict[str, Any]]:
+    """The spec's runs with their input files, which the rule passes in the same order.
+
+    ``per_attack``: the files are one per run and attack (run-major), stored as a mapping
+    attack -> file. A count that does not match is an error, never a silent misalignment.
+    """
+    width = len(attacks) if per_attack else 1
+    if len(files) != len(runs) * width:
+        raise ValueError(f"{len(files)} {field} files for {len(runs)} runs x {width}: pass them in the spec's order")
+    out = []
+    for i, run in enumerate(runs):
+        mine = files[i * width : (i + 1) * width]
+        out.append({**run, field: dict(zip(attacks, mine)) if per_attack else mine[0]})
+    return out
 
 
 def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -142,31 +160,18 @@ def html(table: pd.DataFrame, attack_order: list[str]) -> str:
     return html_document("Clean and robust accuracy", body)
 
 
-def aggregate(spec: dict[str, Any], out: dict[str, str | Path]) -> None:
-    """Write ``runs`` (long CSV), ``csv``, ``md``, ``tex`` and ``html`` tables."""
-    long = collect(spec["runs"])
+def aggregate(spec: dict[str, Any], clean: list[str], summaries: list[str], out: dict[str, str | Path]) -> None:
+    """Write ``runs`` (long CSV), ``csv``, ``md``, ``tex`` and ``html`` tables.
+
+    ``clean`` holds one clean.json per run of ``spec["runs"]``, ``summaries`` one attack
+    summary per run and attack, in that order.
+    """
+    runs = attach_files(spec["runs"], spec["attacks"], "clean", clean)
+    runs = attach_files(runs, spec["attacks"], "attacks", summaries, per_attack=True)
+    long = collect(runs)
     table = summarise(long, spec["datasets"], spec["methods"], spec["attacks"])
     write_text_atomic(out["runs"], long.to_csv(index=False))
     write_text_atomic(out["csv"], table.to_csv(index=False, float_format="%.4f"))
     write_text_atomic(out["md"], markdown(table, spec["attacks"]))
     write_text_atomic(out["tex"], latex(table, spec["attacks"]))
     write_text_atomic(out["html"], html(table, spec["attacks"]))
-
-
-def cost_table(spec: dict[str, Any], out_csv: str | Path) -> None:
-    """Wall time and peak memory of every train and attack job, from Snakemake's benchmark files.
-
-    Tells where the compute goes (and what a rerun would cost) without reading logs.
-    """
-    rows = []
-    for job in spec["jobs"]:
-        bench = pd.read_csv(job["benchmark"], sep="\t")
-        rows.append(
-            {
-                **{k: v for k, v in job.items() if k != "benchmark"},
-                "seconds": float(bench["s"].iloc[-1]),
-                "max_rss_mb": float(bench["max_rss"].iloc[-1]) if "max_rss" in bench else float("nan"),
-            }
-        )
-    table = pd.DataFrame(rows)
-    write_text_atomic(out_csv, table.to_csv(index=False, float_format="%.2f"))

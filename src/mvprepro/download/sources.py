@@ -12,7 +12,7 @@ from typing import Any
 
 from datasets import DatasetDict, load_dataset, load_from_disk
 
-from .fileio import atomic_directory, write_json_atomic
+from ..fileio import atomic_directory, write_json_atomic
 
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -21,12 +21,13 @@ class SourceError(ValueError):
     """A source in the config is malformed or cannot be read."""
 
 
-def _source_kind(source: dict[str, Any], what: str) -> str:
-    kinds = [k for k in ("hub", "path", "builder") if k in source]
+def _source_kind(source: dict[str, Any], local: str | Path | None, what: str) -> str:
+    """``hub``, ``builder`` or ``local`` (a ``path:`` source, whose path the rule passes as an input)."""
+    kinds = [k for k in ("hub", "builder") if k in source] + (["local"] if source.get("local") else [])
     if len(kinds) != 1:
-        raise SourceError(
-            f"{what}: source must have exactly one of 'hub', 'path' or 'builder' (got {sorted(source)})"
-        )
+        raise SourceError(f"{what}: source must have exactly one of 'hub', 'path' or 'builder' (got {sorted(source)})")
+    if (kinds[0] == "local") != (local is not None):
+        raise SourceError(f"{what}: a 'path' source needs its local path (--local), and only a 'path' source takes one")
     return kinds[0]
 
 
@@ -51,23 +52,26 @@ def load_local_dataset(path: Path) -> DatasetDict:
     return load_dataset(fmt, data_files=files)
 
 
-def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str) -> None:
+def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local: str | Path | None = None) -> None:
     """Materialise a dataset source as a saved DatasetDict in ``out_dir``."""
-    kind = _source_kind(source, f"datasets.{name}.source")
+    kind = _source_kind(source, local, f"datasets.{name}.source")
     if kind == "hub":
         raw = load_dataset(source["hub"], source.get("name"), revision=source.get("revision"))
-    elif kind == "path":
-        raw = load_local_dataset(Path(source["path"]))
+    elif kind == "local":
+        raw = load_local_dataset(Path(local))  # type: ignore[arg-type]
     else:
-        from . import demo
+        from . import builders
 
-        raw = demo.build_dataset(source["builder"], **source.get("options", {}))
+        raw = builders.build_dataset(source["builder"], **source.get("options", {}))
     with atomic_directory(out_dir) as tmp:
         raw.save_to_disk(str(tmp / "data"))
-        write_json_atomic(tmp / "source.json", {"name": name, "source": source, "splits": {k: len(v) for k, v in raw.items()}})
+        record = {"name": name, "source": source, "local": str(local) if local else None}
+        write_json_atomic(tmp / "source.json", {**record, "splits": {k: len(v) for k, v in raw.items()}})
 
 
-def fetch_backbone(source: dict[str, Any], out_dir: str | Path, name: str, corpus: list[str] | None = None) -> None:
+def fetch_backbone(
+    source: dict[str, Any], out_dir: str | Path, name: str, corpus: list[str] | None = None, local: str | Path | None = None
+) -> None:
     """Materialise a backbone (tokenizer + LM weights, safetensors) in ``out_dir``.
 
     The LM checkpoint (masked for RoBERTa/BERT, causal for GPT-2) is what every method
@@ -76,13 +80,13 @@ def fetch_backbone(source: dict[str, Any], out_dir: str | Path, name: str, corpu
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-    from .models import is_masked_lm
+    from ..train.models import is_masked_lm
 
-    kind = _source_kind(source, f"backbones.{name}.source")
+    kind = _source_kind(source, local, f"backbones.{name}.source")
     with atomic_directory(out_dir) as tmp:
-        if kind in ("hub", "path"):
-            ref = source.get("hub") or source["path"]
-            if kind == "path" and not Path(ref).exists():
+        if kind in ("hub", "local"):
+            ref = source["hub"] if kind == "hub" else str(local)
+            if kind == "local" and not Path(ref).exists():
                 raise SourceError(f"backbones.{name}.source.path {ref!r} does not exist")
             revision = source.get("revision")
             tokenizer = AutoTokenizer.from_pretrained(ref, revision=revision, trust_remote_code=False)
@@ -102,7 +106,7 @@ def fetch_backbone(source: dict[str, Any], out_dir: str | Path, name: str, corpu
             tokenizer.save_pretrained(tmp)
             model.save_pretrained(tmp, safe_serialization=True)
         else:
-            from . import demo
+            from . import builders
 
-            demo.build_backbone(source["builder"], tmp, corpus=corpus or [], **source.get("options", {}))
-        write_json_atomic(tmp / "source.json", {"name": name, "source": source})
+            builders.build_backbone(source["builder"], tmp, corpus=corpus or [], **source.get("options", {}))
+        write_json_atomic(tmp / "source.json", {"name": name, "source": source, "local": str(local) if local else None})

@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from .aggregate import fmt
-from .fileio import write_text_atomic
-from .tables import Cell, html_document, html_table, markdown_table
+from ..aggregate.tables import fmt
+from ..fileio import write_text_atomic
+from ..aggregate.formats import Cell, html_document, html_table, markdown_table
 
 # The paper's headline claims: MVP vs MLP-FT, MVP vs adversarially trained MLP-FT, MVP+adv vs
 # MVP. Used when the config names no comparisons; pairs whose methods are absent are skipped.
@@ -259,8 +259,9 @@ PUBLISHED_NOTE = (
 )
 
 
-def compare(spec: dict[str, Any], runs_csv: str | Path, out: dict[str, str | Path]) -> None:
-    """Write the comparisons (csv, md, html) and ours-vs-published (csv, md, html) tables."""
+def compare(spec: dict[str, Any], runs_csv: str | Path, published_csv: str | Path | None, out: dict[str, str | Path]) -> None:
+    """Write the comparisons (csv, md, html) and ours-vs-published (csv, md, html) tables;
+    ``published_csv`` is the published-numbers file (``report.published``), if any."""
     long = pd.read_csv(runs_csv, keep_default_na=False, na_values=[""])
     long["attack"] = long["attack"].fillna("")
     pairs = [tuple(p) for p in spec["comparisons"]]
@@ -277,7 +278,7 @@ def compare(spec: dict[str, Any], runs_csv: str | Path, out: dict[str, str | Pat
         html_document("Headline comparisons (paired over seeds)", html_table(header, rows, 4) + f"<p class='note'>{COMPARISON_NOTE}</p>"),
     )
 
-    published = load_published(spec["published"]) if spec.get("published") else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
+    published = load_published(published_csv) if published_csv else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
     table = beside_published(long, published, spec["datasets"])
     write_text_atomic(out["published_csv"], table.to_csv(index=False, float_format="%.4f"))
     header, rows = _published_cells(table)

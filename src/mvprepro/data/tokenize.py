@@ -1,4 +1,5 @@
-"""Turning text into token ids, identically at training, evaluation and attack time.
+"""The tokenize stage, and turning text into token ids identically at training, evaluation
+and attack time.
 
 One function encodes both the pre-tokenized training data and the texts TextAttack sends
 to the model, so the model never sees inputs prepared two different ways. Inputs are
@@ -10,9 +11,15 @@ every method, prompted or not, then sees exactly the same text. For two-column t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from transformers import PreTrainedTokenizerBase
+
+from datasets import load_from_disk
+
+from ..fileio import atomic_directory, write_json_atomic
+from .tasks import get_task
 
 
 def encode_texts(
@@ -38,3 +45,22 @@ def encode_texts(
     else:
         raise ValueError(f"at most two text columns are supported, got {len(columns)}")
     return [list(ids) for ids in enc["input_ids"]]
+
+
+def tokenize(data_dir: str | Path, backbone_dir: str | Path, out_dir: str | Path, spec: dict[str, Any]) -> None:
+    """Encode every split once per backbone; prompts are inserted later, per method."""
+    from transformers import AutoTokenizer
+
+    task = get_task(spec["task"])
+    tokenizer = AutoTokenizer.from_pretrained(str(backbone_dir), trust_remote_code=False)
+    splits = load_from_disk(str(Path(data_dir) / "data"))
+    max_length, reserve = int(spec["max_length"]), int(spec["prompt_reserve"])
+
+    def encode(batch: dict[str, list]) -> dict[str, list]:
+        return {"input_ids": encode_texts(tokenizer, [batch[c] for c in task.text_columns], max_length, reserve)}
+
+    encoded = splits.map(encode, batched=True, remove_columns=list(task.text_columns), desc="tokenize")
+    with atomic_directory(out_dir) as tmp:
+        encoded.save_to_disk(str(tmp / "data"))
+        lengths = {k: float(sum(map(len, v["input_ids"])) / max(len(v), 1)) for k, v in encoded.items()}
+        write_json_atomic(tmp / "stats.json", {"spec": spec, "mean_length": lengths})

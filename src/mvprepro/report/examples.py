@@ -16,9 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .fileio import write_text_atomic
-from .tables import html_document
-from .tasks import get_task
+from ..fileio import write_text_atomic
+from ..aggregate.tables import attach_files
+from ..aggregate.formats import html_document
+from ..data.tasks import get_task
 
 
 def highlight(original: str, perturbed: str) -> str:
@@ -63,10 +64,11 @@ def render_example(row: dict[str, Any], seed: int, label_names: tuple[str, ...])
     return f"<div class='example'><div class='meta'>{meta}</div>{''.join(fields)}</div>"
 
 
-def examples_page(spec: dict[str, Any], out: str | Path) -> None:
-    """``spec``: dataset, task, methods, attacks, per_method and runs (records per attack)."""
+def examples_page(spec: dict[str, Any], records: list[str], out: str | Path) -> None:
+    """``spec``: dataset, task, methods, attacks, per_method and runs; ``records``: one
+    attack records file per run and attack, in that order."""
     label_names = get_task(spec["task"]).label_names
-    runs = spec["runs"]
+    runs = attach_files(spec["runs"], spec["attacks"], "records", records, per_attack=True)
     k = int(spec["per_method"])
     intro = (
         "<p class='note'>Successful attacks only: removed words <del>struck through</del>, "

@@ -1,0 +1,53 @@
+"""The merge_attack stage: a model's attack shards -> one summary and one records file.
+
+Merging checks that the shards cover the attacked examples exactly once, so a shard from
+another split of the examples can never be counted twice or missed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..fileio import read_json, write_json_atomic, write_text_atomic
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Metrics of one model under one attack, in percent, as TextAttack defines them."""
+    n = len(rows)
+    counts = {k: sum(r["result"] == k for r in rows) for k in ("successful", "failed", "skipped")}
+    attacked = counts["successful"] + counts["failed"]
+    succ = [r for r in rows if r["result"] == "successful"]
+    return {
+        "num_examples": n,
+        **{f"num_{k}": v for k, v in counts.items()},
+        # Skipped examples were misclassified before any change, so they count as errors.
+        "clean_accuracy": 100.0 * attacked / n if n else float("nan"),
+        "robust_accuracy": 100.0 * counts["failed"] / n if n else float("nan"),
+        "attack_success_rate": 100.0 * counts["successful"] / attacked if attacked else 0.0,
+        "mean_words_perturbed_pct": float(np.mean([100.0 * r["words_perturbed"] / max(r["num_words"], 1) for r in succ])) if succ else 0.0,
+        "mean_queries": float(np.mean([r["num_queries"] for r in rows if r["result"] != "skipped"])) if attacked else 0.0,
+    }
+
+
+def merge(
+    shard_files: list[str], constraint_files: list[str], spec: dict[str, Any], summary_out: str | Path, records_out: str | Path
+) -> None:
+    if not shard_files or len(shard_files) != len(constraint_files):
+        raise ValueError(f"{len(shard_files)} shard files and {len(constraint_files)} constraint reports: pass one of each per shard")
+    rows: list[dict[str, Any]] = []
+    for f in shard_files:
+        with open(f, encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh if line.strip()]
+    rows.sort(key=lambda r: r["position"])
+    positions = [r["position"] for r in rows]
+    if positions != list(range(len(rows))):
+        raise RuntimeError(f"shards do not cover examples 0..{len(rows) - 1} exactly once")
+    reports = [read_json(f) for f in constraint_files]
+    summary = {**summarise(rows), "attack": spec["attack_name"], "constraints": reports[0], "spec": spec}
+    write_text_atomic(records_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    write_json_atomic(summary_out, summary)
+

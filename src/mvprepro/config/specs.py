@@ -1,0 +1,318 @@
+"""What each job is given: its settings (the spec) and a digest of what it was built from.
+
+Every rule passes ``Plan(config).<rule>(...)`` to its command as ``--spec`` and records it
+as the job's only ``params``. A spec holds settings only (no file paths: those travel as
+the rule's ``input:``/``output:`` on the command line) plus one ``provenance`` digest of
+
+- the code the job runs: the import closure of its entry module (:data:`STAGE_CODE`,
+  :func:`mvprepro.digest.code_digest`), so editing any module it can import reruns it;
+- the specs of the jobs that made its inputs, recursively, so a change anywhere upstream
+  changes the params of every job downstream of it;
+- for local sources (``path:`` datasets, backbones, embeddings, NLTK folders), the files'
+  names, sizes and modification times.
+
+Why the chain: Snakemake does not rerun a producer whose output was deleted (a job started,
+then killed) while its consumers look up to date. Because every consumer's params change
+together with its producers', the consumers themselves are due, and they pull the
+producers back in. No interruption can leave a result that the config no longer describes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from ..data.tasks import TASKS
+from ..digest import code_digest, digest_of, source_fingerprint
+from ..names import PROMPT_KINDS
+from .validate import prompts_for
+
+# The module each rule's command runs; its import closure is the rule's code digest.
+STAGE_CODE = {
+    "download_dataset": "mvprepro.download.sources",
+    "download_backbone": "mvprepro.download.sources",
+    "download_attack_resources": "mvprepro.attack.resources",
+    "prepare": "mvprepro.data.prepare",
+    "tokenize": "mvprepro.data.tokenize",
+    "check_prompts": "mvprepro.train.check",
+    "train": "mvprepro.train.finetune",
+    "evaluate": "mvprepro.train.evaluate",
+    "attack": "mvprepro.attack.run",
+    "merge_attack": "mvprepro.attack.merge",
+    "aggregate": "mvprepro.aggregate.tables",
+    "costs": "mvprepro.aggregate.costs",
+    "compare": "mvprepro.report.compare",
+    "plots": "mvprepro.report.plots",
+    "training_curves": "mvprepro.report.plots",
+    "adversarial_examples": "mvprepro.report.examples",
+}
+
+# Training settings a train job depends on (a method's ``training:`` overrides them).
+TRAINING_KEYS = (
+    "lr",
+    "batch_size",
+    "grad_accumulation",
+    "group_by_length",
+    "max_epochs",
+    "weight_decay",
+    "patience",
+    "eval_every_steps",
+    "max_length",
+    "prompt_reserve",
+    "max_eval_examples",
+    "device",
+)
+
+
+def local_settings(source: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A source's settings with its local ``path`` taken out (it becomes a rule input)."""
+    if "path" not in source:
+        return dict(source), None
+    settings = {k: v for k, v in source.items() if k != "path"}
+    settings["local"] = True
+    return settings, str(source["path"])
+
+
+def attack_resource_paths(config: dict[str, Any]) -> dict[str, str]:
+    """The local files and folders the attack resources are built from, keyed for the CLI."""
+    res = config["attack_resources"]
+    paths = {}
+    for name, emb in res["embeddings"].items():
+        _, path = local_settings(emb["source"])
+        if path:
+            paths[f"embedding_{name}"] = path
+    if isinstance(res["nltk"], dict):
+        paths["nltk"] = res["nltk"]["path"]
+    if "masked_lm" in res:
+        _, path = local_settings(res["masked_lm"]["source"])
+        if path:
+            paths["masked_lm"] = path
+    return paths
+
+
+class Plan:
+    """The specs of every job of one validated config (methods memoised: a plan is per run)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.datasets = list(config["datasets"])
+        self.backbones = list(config["backbones"])
+        self.methods = list(config["methods"])
+        self.seeds = [int(s) for s in config["seeds"]]
+        self.attacks = list(config["attacks"])
+
+    # ------------------------------------------------------------------ helpers
+    def _spec(self, rule: str, settings: dict[str, Any], upstream: Any, local: Any = None) -> dict[str, Any]:
+        provenance = {"code": code_digest(STAGE_CODE[rule]), "upstream": upstream}
+        if local is not None:
+            provenance["local"] = local
+        return {**settings, "provenance": digest_of(provenance)}
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every (dataset, backbone, method, seed) of the config, in table order."""
+        return [
+            {"dataset": d, "backbone": b, "method": m, "seed": s}
+            for d in self.datasets
+            for b in self.backbones
+            for m in self.methods
+            for s in self.seeds
+        ]
+
+    def shards(self, attack: str) -> int:
+        return int(self.config["attacks"][attack]["shards"])
+
+    def uses_prompts(self, method: str) -> bool:
+        return self.config["methods"][method]["kind"] in PROMPT_KINDS
+
+    def backbone_corpus(self, backbone: str) -> list[str]:
+        """Datasets whose text a backbone builder trains its tokenizer on (none for hub/path)."""
+        source = self.config["backbones"][backbone]["source"]
+        if "builder" not in source:
+            return []
+        return list(source.get("corpus_datasets", self.datasets))
+
+    # ------------------------------------------------------------------ download
+    @lru_cache(maxsize=None)
+    def download_dataset(self, dataset: str) -> dict[str, Any]:
+        settings, path = local_settings(self.config["datasets"][dataset]["source"])
+        local = source_fingerprint(path) if path else None
+        return self._spec("download_dataset", {"name": dataset, "source": settings}, None, local)
+
+    @lru_cache(maxsize=None)
+    def download_backbone(self, backbone: str) -> dict[str, Any]:
+        settings, path = local_settings(self.config["backbones"][backbone]["source"])
+        settings.pop("corpus_datasets", None)
+        local = source_fingerprint(path) if path else None
+        corpus = [self.download_dataset(d) for d in self.backbone_corpus(backbone)]
+        return self._spec("download_backbone", {"name": backbone, "source": settings}, corpus, local)
+
+    @lru_cache(maxsize=None)
+    def download_attack_resources(self) -> dict[str, Any]:
+        res = self.config["attack_resources"]
+        settings: dict[str, Any] = {
+            "embeddings": {n: {"source": local_settings(e["source"])[0]} for n, e in res["embeddings"].items()},
+            "nltk": {"local": True} if isinstance(res["nltk"], dict) else res["nltk"],
+            "sentence_encoder": res["sentence_encoder"],
+        }
+        if "masked_lm" in res:
+            settings["masked_lm"] = {"source": local_settings(res["masked_lm"]["source"])[0]}
+        local = {key: source_fingerprint(path) for key, path in attack_resource_paths(self.config).items()}
+        return self._spec("download_attack_resources", settings, None, local or None)
+
+    # ------------------------------------------------------------------ data
+    @lru_cache(maxsize=None)
+    def prepare(self, dataset: str) -> dict[str, Any]:
+        ds = self.config["datasets"][dataset]
+        settings = {"dataset": dataset, "task": ds["task"], "protocol": ds["protocol"]}
+        return self._spec("prepare", settings, self.download_dataset(dataset))
+
+    @lru_cache(maxsize=None)
+    def tokenize(self, dataset: str, backbone: str) -> dict[str, Any]:
+        t = self.config["training"]
+        settings = {
+            "dataset": dataset,
+            "backbone": backbone,
+            "task": self.config["datasets"][dataset]["task"],
+            "max_length": t["max_length"],
+            "prompt_reserve": t["prompt_reserve"],
+        }
+        return self._spec("tokenize", settings, [self.prepare(dataset), self.download_backbone(backbone)])
+
+    # ------------------------------------------------------------------ train
+    @lru_cache(maxsize=None)
+    def method(self, dataset: str, method: str) -> dict[str, Any]:
+        """A method's resolved settings on a dataset: prompts read from their files."""
+        m = dict(self.config["methods"][method])
+        for key in ("prompts", "template_indices", "training"):
+            m.pop(key, None)
+        spec = {"name": method, **m}
+        if m["kind"] in PROMPT_KINDS:
+            spec.update(prompts_for(self.config, dataset, method))
+        return spec
+
+    @lru_cache(maxsize=None)
+    def check_prompts(self, dataset: str, backbone: str, method: str) -> dict[str, Any]:
+        t = self.config["training"]
+        settings = {
+            "dataset": dataset,
+            "backbone": backbone,
+            "method": self.method(dataset, method),
+            "prompt_reserve": t["prompt_reserve"],
+        }
+        return self._spec("check_prompts", settings, self.download_backbone(backbone))
+
+    def training(self, method: str) -> dict[str, Any]:
+        training = {k: self.config["training"][k] for k in TRAINING_KEYS}
+        training.update(self.config["methods"][method].get("training", {}))
+        return training
+
+    @lru_cache(maxsize=None)
+    def train(self, dataset: str, backbone: str, method: str, seed: int) -> dict[str, Any]:
+        task = self.config["datasets"][dataset]["task"]
+        settings = {
+            "dataset": dataset,
+            "task": task,
+            "num_labels": TASKS[task].num_labels,
+            "backbone": backbone,
+            "method": self.method(dataset, method),
+            "seed": int(seed),
+            "training": self.training(method),
+        }
+        upstream = [self.tokenize(dataset, backbone), self.download_backbone(backbone)]
+        if self.uses_prompts(method):
+            upstream.append(self.check_prompts(dataset, backbone, method))
+        return self._spec("train", settings, upstream)
+
+    @lru_cache(maxsize=None)
+    def evaluate(self, dataset: str, backbone: str, method: str, seed: int) -> dict[str, Any]:
+        t = self.config["training"]
+        settings = {"batch_size": t["eval_batch_size"], "device": t["device"]}
+        upstream = [self.train(dataset, backbone, method, seed), self.tokenize(dataset, backbone)]
+        return self._spec("evaluate", settings, upstream)
+
+    # ------------------------------------------------------------------ attack
+    @lru_cache(maxsize=None)
+    def attack(self, dataset: str, backbone: str, method: str, seed: int, attack: str, shard: int) -> dict[str, Any]:
+        settings = {
+            "attack_name": attack,
+            "attack": self.config["attacks"][attack],
+            "task": self.config["datasets"][dataset]["task"],
+            "shard": int(shard),
+            "shards": self.shards(attack),
+            "device": self.config["training"]["device"],
+        }
+        upstream = [
+            self.train(dataset, backbone, method, seed),
+            self.prepare(dataset),
+            self.download_attack_resources(),
+        ]
+        return self._spec("attack", settings, upstream)
+
+    @lru_cache(maxsize=None)
+    def merge_attack(self, dataset: str, backbone: str, method: str, seed: int, attack: str) -> dict[str, Any]:
+        shards = [self.attack(dataset, backbone, method, seed, attack, i) for i in range(self.shards(attack))]
+        return self._spec("merge_attack", {"attack_name": attack, "shards": self.shards(attack)}, shards)
+
+    # ------------------------------------------------------------------ aggregate, report
+    def _results(self, runs: list[dict[str, Any]]) -> list[Any]:
+        key = ("dataset", "backbone", "method", "seed")
+        return [
+            [self.evaluate(*(r[k] for k in key)), [self.merge_attack(*(r[k] for k in key), a) for a in self.attacks]]
+            for r in runs
+        ]
+
+    @lru_cache(maxsize=None)
+    def aggregate(self) -> dict[str, Any]:
+        runs = self.runs()
+        settings = {"runs": runs, "datasets": self.datasets, "methods": self.methods, "attacks": self.attacks}
+        return self._spec("aggregate", settings, self._results(runs))
+
+    def benchmark_jobs(self) -> list[dict[str, Any]]:
+        """Every train and attack job (rule and wildcards), in the order of their benchmark files."""
+        jobs = []
+        for run in self.runs():
+            jobs.append({"rule": "train", **run, "attack": "", "shard": ""})
+            for attack in self.attacks:
+                jobs.extend({"rule": "attack", **run, "attack": attack, "shard": i} for i in range(self.shards(attack)))
+        return jobs
+
+    @lru_cache(maxsize=None)
+    def costs(self) -> dict[str, Any]:
+        upstream = []
+        for job in self.benchmark_jobs():
+            key = (job["dataset"], job["backbone"], job["method"], job["seed"])
+            upstream.append(self.train(*key) if job["rule"] == "train" else self.attack(*key, job["attack"], job["shard"]))
+        return self._spec("costs", {"jobs": self.benchmark_jobs()}, upstream)
+
+    @lru_cache(maxsize=None)
+    def compare(self, comparisons: tuple[tuple[str, str], ...], published: str | None) -> dict[str, Any]:
+        settings = {"comparisons": [list(p) for p in comparisons], "datasets": self.datasets, "attacks": self.attacks}
+        local = source_fingerprint(published) if published else None
+        return self._spec("compare", settings, self.aggregate(), local)
+
+    @lru_cache(maxsize=None)
+    def plots(self) -> dict[str, Any]:
+        settings = {"datasets": self.datasets, "methods": self.methods, "attacks": self.attacks}
+        return self._spec("plots", settings, self.aggregate())
+
+    def dataset_runs(self, dataset: str) -> list[dict[str, Any]]:
+        return [r for r in self.runs() if r["dataset"] == dataset]
+
+    @lru_cache(maxsize=None)
+    def training_curves(self, dataset: str) -> dict[str, Any]:
+        runs = self.dataset_runs(dataset)
+        upstream = [self.train(*(r[k] for k in ("dataset", "backbone", "method", "seed"))) for r in runs]
+        return self._spec("training_curves", {"dataset": dataset, "methods": self.methods, "runs": runs}, upstream)
+
+    @lru_cache(maxsize=None)
+    def adversarial_examples(self, dataset: str) -> dict[str, Any]:
+        runs = self.dataset_runs(dataset)
+        settings = {
+            "dataset": dataset,
+            "task": self.config["datasets"][dataset]["task"],
+            "methods": self.methods,
+            "attacks": self.attacks,
+            "per_method": self.config["report"]["examples_per_method"],
+            "runs": runs,
+        }
+        return self._spec("adversarial_examples", settings, self._results(runs))

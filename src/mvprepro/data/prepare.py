@@ -1,0 +1,24 @@
+"""The prepare stage: a downloaded dataset -> the task protocol's splits, lowercased, with
+canonical columns (``workflow/rules/data.smk``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from datasets import load_from_disk
+
+from ..fileio import atomic_directory, write_json_atomic
+from .tasks import prepare_splits
+
+
+def prepare(raw_dir: str | Path, out_dir: str | Path, spec: dict[str, Any]) -> None:
+    """Apply the task protocol (splits, lowercasing, canonical columns) and save the splits."""
+    raw = load_from_disk(str(Path(raw_dir) / "data"))
+    splits = prepare_splits(spec["task"], raw, spec.get("protocol", {}))
+    limit = spec.get("protocol", {}).get("max_train_examples")
+    if limit:
+        splits["train"] = splits["train"].select(range(min(int(limit), len(splits["train"]))))
+    with atomic_directory(out_dir) as tmp:
+        splits.save_to_disk(str(tmp / "data"))
+        write_json_atomic(tmp / "stats.json", {"spec": spec, "sizes": {k: len(v) for k, v in splits.items()}})

@@ -1,0 +1,56 @@
+"""The evaluate stage: clean accuracy of a trained model on the test split
+(``workflow/rules/train.smk``), and the prediction loop training validates with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ..fileio import write_json_atomic
+from . import models
+
+
+def device_for(preference: str = "auto") -> torch.device:
+    """The torch device for a config's ``device`` setting (``auto``: CUDA when present)."""
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+
+@torch.inference_mode()
+def predict(model: models.MethodModel, ids: list[list[int]], batch_size: int = 32, desc: str = "predict") -> torch.Tensor:
+    """Class predictions for pre-tokenized inputs, in order."""
+    model.eval()
+    device = model.device
+    preds = []
+    for start in tqdm(range(0, len(ids), batch_size), desc=desc, mininterval=10, leave=False):
+        batch = {k: v.to(device) for k, v in model.collate(ids[start : start + batch_size]).items()}
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            preds.append(model(**batch).argmax(-1).cpu())
+    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+
+
+def accuracy(model: models.MethodModel, ids: list[list[int]], labels: list[int], batch_size: int = 32) -> float:
+    """Percent correct, from integer counts (no float32 rounding in the reported numbers)."""
+    preds = predict(model, ids, batch_size)
+    correct = int((preds == torch.tensor(labels)).sum())
+    return 100.0 * correct / len(labels) if labels else float("nan")
+
+
+def evaluate(spec: dict[str, Any], model_dir: str | Path, tokenized_dir: str | Path, output: str | Path) -> None:
+    """Clean accuracy of a trained model on the whole test split."""
+    from datasets import load_from_disk
+
+    model = models.load(model_dir).to(device_for(spec["device"]))
+    test = load_from_disk(str(Path(tokenized_dir) / "data"))["test"]
+    preds = predict(model, list(test["input_ids"]), int(spec["batch_size"]), desc="test")
+    labels = torch.tensor(list(test["label"]))
+    correct = int((preds == labels).sum())
+    write_json_atomic(
+        output,
+        {"accuracy": 100.0 * correct / len(labels), "correct": correct, "num_examples": len(labels), "spec": spec},
+    )

@@ -1,0 +1,116 @@
+"""Rerun triggers are derived: code digests from import closures, source fingerprints."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mvprepro import digest
+from mvprepro.config.specs import STAGE_CODE
+
+PACKAGE = Path(digest.__file__).resolve().parent
+
+
+def test_training_closure_has_every_module_training_runs():
+    closure = digest.import_closure("mvprepro.train.finetune")
+    for module in ("adversarial", "probe", "checkpoint", "models", "prompts", "templates", "evaluate"):
+        assert f"mvprepro.train.{module}" in closure
+    assert "mvprepro.attack.recipes" not in closure  # an attack edit never retrains
+
+
+def test_imports_inside_functions_count():
+    # attack.run imports its recipes, wrapper and the model code inside attack_shard().
+    closure = digest.import_closure("mvprepro.attack.run")
+    assert {"mvprepro.attack.recipes", "mvprepro.attack.wrapper", "mvprepro.train.models"} <= set(closure)
+
+
+def test_every_module_is_in_some_stage():
+    """No module of the package can change results without rerunning something."""
+    covered = {m for entry in STAGE_CODE.values() for m in digest.import_closure(entry)}
+    # Infrastructure that no job runs: the CLI dispatcher, the workflow's own config code,
+    # GPU slot locking (before the stage starts) and the benchmarks.
+    infrastructure = {"mvprepro.cli", "mvprepro.__main__", "mvprepro.gpu", "mvprepro.bench", "mvprepro.bench_docs"}
+    modules = set()
+    for file in PACKAGE.rglob("*.py"):
+        rel = file.relative_to(PACKAGE).with_suffix("")
+        modules.add(".".join(["mvprepro", *[p for p in rel.parts if p != "__init__"]]))
+    missing = modules - covered - infrastructure - {m for m in modules if m.startswith("mvprepro.config")}
+    assert not missing
+
+
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """A copy of the package whose files a test may edit (the digest reads its own folder)."""
+    copy = tmp_path / "mvprepro"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(digest, "ROOT", copy)
+    digest.import_closure.cache_clear()
+    digest.code_digest.cache_clear()
+    yield copy
+    digest.import_closure.cache_clear()
+    digest.code_digest.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "module,changes,stays",
+    [
+        ("train/adversarial.py", ["train"], ["prepare", "attack", "aggregate"]),
+        ("train/probe.py", ["train"], ["evaluate", "merge_attack"]),
+        ("train/evaluate.py", ["train", "evaluate"], ["tokenize"]),
+        ("attack/textfooler_stopwords.txt", ["attack", "download_attack_resources"], ["train"]),
+        ("data/tasks.py", ["prepare", "tokenize"], ["train"]),
+        ("aggregate/formats.py", ["aggregate", "compare", "adversarial_examples"], ["train", "evaluate"]),
+    ],
+)
+def test_editing_a_module_changes_the_digest_of_its_stages(package_copy, module, changes, stays):
+    before = {stage: digest.code_digest(entry) for stage, entry in STAGE_CODE.items()}
+    with open(package_copy / module, "a", encoding="utf-8") as fh:
+        fh.write("\n# an edit\n" if module.endswith(".py") else "anedit\n")
+    digest.code_digest.cache_clear()
+    after = {stage: digest.code_digest(entry) for stage, entry in STAGE_CODE.items()}
+    for stage in changes:
+        assert before[stage] != after[stage], stage
+    for stage in stays:
+        assert before[stage] == after[stage], stage
+
+
+def test_a_new_module_joins_the_digest_when_imported(package_copy):
+    (package_copy / "train" / "helper.py").write_text("X = 1\n")
+    before = digest.code_digest("mvprepro.train.finetune")
+    with open(package_copy / "train" / "finetune.py", "a", encoding="utf-8") as fh:
+        fh.write("\nfrom . import helper  # noqa\n")
+    digest.import_closure.cache_clear()
+    digest.code_digest.cache_clear()
+    assert "mvprepro.train.helper" in digest.import_closure("mvprepro.train.finetune")
+    (package_copy / "train" / "helper.py").write_text("X = 2\n")
+    digest.code_digest.cache_clear()
+    assert digest.code_digest("mvprepro.train.finetune") != before
+
+
+def test_source_fingerprint_sees_edits_inside_a_folder(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text('{"label": 0}\n')
+    before = digest.source_fingerprint(folder)
+    mtime = folder.stat().st_mtime_ns
+    (folder / "train.jsonl").write_text('{"label": 1}\n')
+    os.utime(folder, ns=(mtime, mtime))  # the folder itself looks untouched
+    assert digest.source_fingerprint(folder) != before
+    assert digest.source_fingerprint(tmp_path / "missing") == [[str(tmp_path / "missing"), "missing"]]
+
+
+def test_source_fingerprint_ignores_a_touch_but_not_a_new_file(tmp_path):
+    (tmp_path / "a.csv").write_text("x\n")
+    before = digest.source_fingerprint(tmp_path)
+    os.utime(tmp_path / "a.csv", ns=(1, 1))  # restored from a backup, or touched
+    assert digest.source_fingerprint(tmp_path) == before
+    (tmp_path / "b.csv").write_text("y\n")
+    assert digest.source_fingerprint(tmp_path) != before
+
+
+def test_digest_of_ignores_key_order():
+    assert digest.digest_of({"a": 1, "b": [1, 2]}) == digest.digest_of({"b": [1, 2], "a": 1})
+    assert digest.digest_of({"a": 1}) != digest.digest_of({"a": 2})

@@ -1,0 +1,59 @@
+"""One list per set of names: the schema's enums, the config checks and the code agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+import pytest
+
+from mvprepro import names
+from mvprepro.data.tasks import TASKS
+from mvprepro.train.models import MODEL_CLASSES
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def _entry(section: str) -> dict:
+    return SCHEMA["properties"][section]["additionalProperties"]
+
+
+def test_method_kinds():
+    assert tuple(_entry("methods")["properties"]["kind"]["enum"]) == names.METHOD_KINDS
+    assert tuple(MODEL_CLASSES) == names.METHOD_KINDS
+    assert set(names.PROMPT_KINDS) <= set(names.METHOD_KINDS)
+    # The schema's pooling defaults apply to exactly the prompt kinds.
+    assert tuple(_entry("methods")["if"]["properties"]["kind"]["enum"]) == names.PROMPT_KINDS
+
+
+@pytest.fixture(scope="module")
+def recipe_builders(tmp_path_factory):
+    """TextAttack imports only once NLTK's stopwords are local (attack.resources.activate)."""
+    from mvprepro.attack import resources
+
+    manifest = tmp_path_factory.mktemp("resources") / "manifest.json"
+    spec = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}
+    resources.fetch(spec, manifest)
+    resources.activate(manifest.parent)
+    from mvprepro.attack.recipes import BUILDERS
+
+    return BUILDERS
+
+
+def test_attack_recipes_and_variants(recipe_builders):
+    BUILDERS = recipe_builders
+    entry = _entry("attacks")
+    assert tuple(entry["properties"]["recipe"]["enum"]) == names.RECIPES
+    assert tuple(BUILDERS) == names.RECIPES
+    variants = {v for vs in names.RECIPE_VARIANTS.values() for v in vs}
+    assert set(entry["properties"]["variant"]["enum"]) == variants
+    # The schema fills the paper's settings (and a variant) for exactly the recipes with variants.
+    with_defaults = {rule["if"]["properties"]["recipe"]["const"] for rule in entry["allOf"]}
+    assert with_defaults == set(names.RECIPE_VARIANTS)
+
+
+def test_tasks():
+    assert tuple(_entry("datasets")["properties"]["task"]["enum"]) == names.TASK_NAMES
+    assert tuple(TASKS) == names.TASK_NAMES
