@@ -90,7 +90,9 @@ def test_paper_grid(monkeypatch):
     assert list(c["datasets"]) == ["sst2", "ag_news", "boolq"]
     assert c["seeds"] == [0, 1, 2]
     assert list(c["methods"]) == ["mlp_ft", "lpft", "projectcls", "clsprompt", "mvp", "mlp_ft_adv", "mvp_adv"]
-    assert c["methods"]["mvp_adv"]["adv"] == {"norm": "l2", "epsilon": 1.0, "steps": 1, "random_start": True, "step_size": None}
+    assert c["methods"]["mvp_adv"]["adv"] == {
+        "norm": "l2", "epsilon": 1.0, "steps": 1, "random_start": True, "step_size": None, "select_on": "perturbed"
+    }
     assert c["backbones"]["roberta-base"]["source"] == {"hub": "FacebookAI/roberta-base"}
     t = c["training"]
     assert (t["lr"], t["batch_size"], t["max_epochs"], t["weight_decay"], t["max_length"]) == (1e-5, 8, 20, 0.01, 512)
@@ -201,12 +203,28 @@ def test_verbalizer_word_must_be_one_token(demo, tiny_backbone, tmp_path):
     assert issubclass(PromptCheckError, ValueError)
 
 
-def test_template_longer_than_prompt_reserve(demo, tiny_backbone, tmp_path):
+def test_template_that_leaves_no_room_for_the_input(demo, tiny_backbone, tmp_path):
     from mvprepro.train.check import PromptCheckError
 
-    demo["training"]["prompt_reserve"] = 2
-    with pytest.raises(PromptCheckError, match="methods.mvp on datasets.sst2: a template is \\d+ tokens .*training.prompt_reserve \\(2\\)"):
+    demo["training"]["max_length"] = 16
+    with pytest.raises(PromptCheckError, match="methods.mvp on datasets.sst2: a template is \\d+ tokens .*training.max_length \\(16\\)"):
         _check_prompts(demo, tiny_backbone, tmp_path / "out.json")
+
+
+def test_causal_backbone_with_a_template_before_the_input(demo, tiny_gpt2, tmp_path):
+    """GPT-2 reads the prediction before the mask: a front template would never see the input."""
+    from mvprepro.train.check import PromptCheckError, check_prompts
+
+    demo["backbones"] = {"tiny-gpt2": {"source": {"builder": "tiny_gpt2"}}}
+    plan = cfg.Plan(demo)
+    spec = plan.check_prompts("sst2", "tiny-gpt2", "mvp")
+    with pytest.raises(PromptCheckError, match="methods.mvp on datasets.sst2: template 'Sentiment of the statement is \\[MASK\\] . ' is placed before the input, but tiny-gpt2 is a causal LM"):
+        check_prompts(spec, tiny_gpt2, tmp_path / "out.json")
+    # The GPT-2 prompts files (every template after the input) pass.
+    demo["backbones"]["tiny-gpt2"]["prompts"] = {d: f"config/prompts/gpt2/{d}.yaml" for d in demo["datasets"]}
+    plan = cfg.Plan(demo)
+    assert plan.method("sst2", "tiny-gpt2", "mvp")["templates"] == ["[SEP] [MASK] ", "[SEP] The statement is [MASK] "]
+    check_prompts(plan.check_prompts("sst2", "tiny-gpt2", "mvp"), tiny_gpt2, tmp_path / "ok.json")
 
 
 def test_params_slices_are_independent(demo):
@@ -238,7 +256,7 @@ def test_specs_hold_settings_not_paths(demo):
     assert set(train["training"]) == set(cfg.specs.TRAINING_KEYS)
     assert train["num_labels"] == 2 and train["seed"] == 0 and isinstance(train["provenance"], str)
     evaluate = plan.evaluate("sst2", "tiny-roberta", "mvp", 0)
-    assert {k: v for k, v in evaluate.items() if k != "provenance"} == {"batch_size": 32, "device": "cpu"}
+    assert {k: v for k, v in evaluate.items() if k != "provenance"} == {"batch_size": 32, "device": "cpu", "precision": "fp32"}
     assert not any(isinstance(v, str) and "/" in v for spec in (train, evaluate) for v in spec.values())
     attack = plan.attack("sst2", "tiny-roberta", "mvp", 1, "textfooler", 0)
     assert {k: attack[k] for k in ("attack_name", "task", "shard", "shards", "device")} == {
@@ -281,15 +299,38 @@ def test_undefined_dataset_references(demo):
 
 def test_template_indices_select_and_are_checked(demo):
     demo["methods"]["mvp_2"] = {"kind": "mvp", "template_indices": [0, 3]}
-    spec = cfg.Plan(demo).method("sst2", "mvp_2")
-    assert spec["templates"] == ["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"]
+    spec = cfg.Plan(demo).method("sst2", "tiny-roberta", "mvp_2")
+    assert spec["templates"] == ["Sentiment of the statement is [MASK] . ", "[SEP] The statement is [MASK] "]
     demo["methods"]["mvp_2"]["template_indices"] = [4]
     assert "template_indices [4] are outside 0..3" in _semantic_error(demo)
 
 
+def test_template_indices_per_dataset_as_the_reference_ablations(demo):
+    """The reference configs' 2- and 3-template subsets differ by dataset (BoolQ: [2, 3], [0, 2, 3])."""
+    demo["methods"]["mvp_2"] = {"kind": "mvp", "template_indices": {"sst2": [0, 1], "ag_news": [0, 1], "boolq": [2, 3]}}
+    plan = cfg.Plan(demo)
+    assert plan.method("boolq", "tiny-roberta", "mvp_2")["templates"] == ["I think [MASK]", "[SEP] The answer is [MASK]"]
+    assert plan.method("ag_news", "tiny-roberta", "mvp_2")["templates"] == ["A [MASK] news : ", "[SEP] This topic is about [MASK]"]
+    del demo["methods"]["mvp_2"]["template_indices"]["boolq"]
+    assert "methods.mvp_2 on datasets.boolq: template_indices has no entry for dataset 'boolq'" in _semantic_error(demo)
+    demo["methods"]["mvp_2"]["template_indices"]["imdb"] = [0]
+    assert "methods.mvp_2.template_indices: dataset 'imdb' is not defined in datasets" in _semantic_error(demo)
+
+
+def test_shipped_ablations_use_the_reference_template_subsets(monkeypatch):
+    monkeypatch.chdir(REPO)
+    plan = cfg.Plan(_load("config/ablations.yaml"))
+    boolq = yaml.safe_load((REPO / "config" / "prompts" / "boolq.yaml").read_text())["templates"]
+    assert plan.method("boolq", "roberta-base", "mvp_2templates")["templates"] == [boolq[2], boolq[3]]
+    assert plan.method("boolq", "roberta-base", "mvp_3templates")["templates"] == [boolq[0], boolq[2], boolq[3]]
+    ag = yaml.safe_load((REPO / "config" / "prompts" / "ag_news.yaml").read_text())["templates"]
+    assert plan.method("ag_news", "roberta-base", "mvp_2templates")["templates"] == ag[:2]
+    assert plan.method("ag_news", "roberta-base", "mvp_3templates")["templates"] == ag[:3]
+
+
 def test_clsprompt_uses_the_verbalizer_without_templates(demo):
     demo["methods"]["clsprompt"] = {"kind": "clsprompt"}
-    spec = cfg.Plan(demo).method("ag_news", "clsprompt")
+    spec = cfg.Plan(demo).method("ag_news", "tiny-roberta", "clsprompt")
     assert spec["templates"] == [] and spec["verbalizer"] == [["politics"], ["sports"], ["business"], ["technology"]]
 
 

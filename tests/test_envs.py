@@ -339,7 +339,7 @@ def test_cli_entry_points_cover_every_rule_command():
     assert entries["evaluate"] == ("mvprepro.train.evaluate", "evaluate")
     assert entries["check-prompts"] == ("mvprepro.train.check", "check_prompts")
     assert entries["merge-attack"] == ("mvprepro.attack.merge", "merge")
-    assert entries["download-attack-resources"] == ("mvprepro.attack.resources", "fetch")
+    assert entries["download-attack-resources"] == ("mvprepro.download.attack_resources", "fetch")
 
 
 def _distribution(import_name: str) -> str:

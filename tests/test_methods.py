@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
+from mvprepro.download.attack_resources import fetch as fetch_attack_resources
 from mvprepro.names import METHOD_KINDS
 from mvprepro.train import adversarial, models, probe, prompts
 from mvprepro.train.templates import parse_template
@@ -17,10 +20,15 @@ TEXTS = ["the film was good .", "critics hated this movie and the plot is dreadf
 
 
 def _spec(kind: str, **extra) -> dict:
-    spec = {"kind": kind, "name": kind, "num_labels": 2, "max_length": 64, "prompt_reserve": 16, **extra}
+    spec = {"kind": kind, "name": kind, "num_labels": 2, "max_length": 64, "prompt_reserve": 16, "backbone": "tiny"}
     if kind in ("mvp", "clsprompt"):
-        spec.update(verbalizer=VERBALIZER, templates=TEMPLATES if kind == "mvp" else [])
-    return spec
+        spec.update(verbalizer=VERBALIZER, templates=TEMPLATES if kind == "mvp" else [], pool_label_words="max", pool_templates="mean")
+    return {**spec, **extra}
+
+
+def _adv(**settings) -> dict:
+    """An ``adv:`` entry as the schema fills it."""
+    return {"norm": "l2", "epsilon": 1.0, "steps": 1, "step_size": None, "random_start": True, "select_on": "perturbed", **settings}
 
 
 def _build(backbone, kind: str, **extra) -> models.MethodModel:
@@ -57,20 +65,34 @@ def test_projectcls_has_no_dense_layer(tiny_backbone):
 
 def test_lpft_head_equals_the_fitted_probe(tiny_backbone, tokenizer, demo_raw):
     from datasets import load_from_disk
-    from sklearn.linear_model import LogisticRegression
 
     raw = load_from_disk(str(demo_raw["sst2"] / "data"))
     train_ids = tokenizer(list(raw["train"]["sentence"])[:120])["input_ids"]
     train_y = list(raw["train"]["label"])[:120]
     val_ids, val_y = tokenizer(list(raw["validation"]["sentence"]))["input_ids"], list(raw["validation"]["label"])
     model = _build(tiny_backbone, "lpft")
-    info = probe.fit_and_init(model, (train_ids, train_y), (val_ids, val_y), grid=(0.1, 1.0))
-    assert info["probe_C"] in (0.1, 1.0)
-    feats = probe.features(model, train_ids)
-    clf = LogisticRegression(C=info["probe_C"], max_iter=2000, random_state=0).fit(feats, train_y)
+    info, clf = probe.fit(model, (train_ids, train_y), (val_ids, val_y), grid=(0.1, 1.0))
+    assert info["probe_C"] in (0.1, 1.0) and clf.C == info["probe_C"]
+    probe.init_head(model, clf)
+    model.eval()
+    feats = probe.features(model, train_ids, dropout=False)
     with torch.no_grad():
         ours = torch.softmax(model(**model.collate(train_ids)), -1).numpy()
+    # The head predicts what the probe predicts, class for class (the reference code's
+    # binary initialisation [w, -w] would swap the two columns).
     np.testing.assert_allclose(ours, clf.predict_proba(feats), atol=1e-5)
+
+
+def test_probe_follows_the_reference_protocol(tiny_backbone, tokenizer, demo_raw):
+    """50 values of C from logspace(-1, 2), at most 500 iterations, features with dropout on."""
+    assert len(probe.DEFAULT_C) == 50 and probe.DEFAULT_C[0] == pytest.approx(0.1) and probe.DEFAULT_C[-1] == pytest.approx(100.0)
+    assert probe.MAX_ITER == 500
+    model = _build(tiny_backbone, "lpft").eval()
+    ids = tokenizer(["the film was good .", "a dull mess"])["input_ids"]
+    torch.manual_seed(0)
+    noisy = probe.features(model, ids)
+    assert not model.training  # the model's mode is restored
+    assert not np.allclose(noisy, probe.features(model, ids, dropout=False))
 
 
 @pytest.mark.parametrize("kind", ["mlp_ft", "mvp", "clsprompt"])
@@ -89,7 +111,7 @@ def test_pgd_stays_in_the_epsilon_ball(tiny_backbone, tokenizer, norm):
     batch = model.collate(tokenizer(TEXTS)["input_ids"])
     labels = torch.tensor([1, 0, 1])
     eps = 0.5
-    delta = adversarial.pgd_delta(model, batch, labels, {"norm": norm, "epsilon": eps, "steps": 3})
+    delta = adversarial.pgd_delta(model, batch, labels, _adv(norm=norm, epsilon=eps, steps=3))
     assert model.training  # restored after the attack's eval mode
     pad = batch["attention_mask"] == 0
     assert torch.count_nonzero(delta[pad]) == 0
@@ -98,7 +120,7 @@ def test_pgd_stays_in_the_epsilon_ball(tiny_backbone, tokenizer, norm):
         assert (norms <= eps + 1e-5).all() and (norms > 0).all()
     else:
         assert delta.abs().max() <= eps + 1e-6 and delta.abs().max() > 0
-    loss = adversarial.adversarial_loss(model, batch, labels, {"norm": norm, "epsilon": eps})
+    loss = adversarial.adversarial_loss(model, batch, labels, _adv(norm=norm, epsilon=eps))
     loss.backward()
     assert model.hf.get_input_embeddings().weight.grad is not None
 
@@ -120,14 +142,16 @@ def _reference(full, tokenizer, encoded, ids, word_ids, word_classes, specials, 
 def test_mvp_on_bert_and_gpt2_matches_full_vocabulary(request, fixture, causal):
     backbone = request.getfixturevalue(fixture)
     tokenizer = AutoTokenizer.from_pretrained(backbone)
-    model = _build(backbone, "mvp")
+    back = ["[SEP] [MASK] ", "[SEP] The statement is [MASK] "]  # a causal LM needs templates after the input
+    model = _build(backbone, "mvp", templates=back)
     assert model.causal is causal
     ids = tokenizer(TEXTS)["input_ids"]
     with torch.no_grad():
         ours = model(**model.collate(ids))
     full = (AutoModelForCausalLM if causal else AutoModelForMaskedLM).from_pretrained(backbone).eval()
-    word_ids, word_classes = prompts.label_word_ids(tokenizer, VERBALIZER)
-    encoded = [prompts.encode_template(tokenizer, parse_template(t)) for t in TEMPLATES]
+    # Neither BERT nor GPT-2 gets RoBERTa's space token; GPT-2 reads label words bare.
+    word_ids, word_classes = prompts.label_word_ids(tokenizer, VERBALIZER, leading_space=not causal)
+    encoded = [prompts.encode_template(tokenizer, parse_template(t)) for t in back]
     expected = _reference(full, tokenizer, encoded, ids, word_ids, word_classes, model.specials, causal)
     torch.testing.assert_close(ours, expected, atol=1e-5, rtol=1e-5)
     if causal:
@@ -151,23 +175,113 @@ def test_mvp_end_to_end_on_bert_and_gpt2(request, fixture, demo_raw, tmp_path):
     prepare(demo_raw["boolq"], tmp_path / "data", {"dataset": "boolq", "task": "boolq", "protocol": {}})
     tokenize(tmp_path / "data", backbone, tmp_path / "tok", {"task": "boolq", "max_length": 96, "prompt_reserve": 16})
     training = {"lr": 2e-3, "batch_size": 16, "grad_accumulation": 1, "group_by_length": False, "max_epochs": 1,
-                "weight_decay": 0.01, "patience": 1, "eval_every_steps": None, "max_length": 96, "prompt_reserve": 16,
+                "weight_decay": 0.01, "patience": 1, "eval_every_steps": None, "scale_eval_with_templates": True,
+                "max_grad_norm": 1.0, "precision": "fp32", "max_length": 96, "prompt_reserve": 16,
                 "max_eval_examples": None, "device": "cpu"}
-    method = {"name": "mvp", "kind": "mvp", "templates": ["Answer to the question is [MASK]", "[SEP] The answer is [MASK]"],
-              "verbalizer": [["false"], ["true"]], "adv": {"norm": "l2", "epsilon": 1.0}}
+    # The reference code's GPT-2 templates: both follow the input (a causal LM cannot read
+    # the input from a template placed before it).
+    method = {"name": "mvp", "kind": "mvp", "templates": ["[SEP] I think [MASK]", "[SEP] The answer is [MASK]"],
+              "verbalizer": [["false"], ["true"]], "pool_label_words": "max", "pool_templates": "mean", "adv": _adv()}
     # The prompts pass the check on this tokenizer, and training accepts the check's output.
-    check_prompts({"dataset": "boolq", "backbone": fixture, "method": method, "prompt_reserve": 16}, backbone, tmp_path / "check.json")
+    check_prompts({"dataset": "boolq", "backbone": fixture, "method": method, "max_length": 96}, backbone, tmp_path / "check.json")
     spec = {"dataset": "boolq", "task": "boolq", "num_labels": 2, "backbone": fixture, "seed": 0, "training": training, "method": method}
     train(spec, tmp_path / "tok", backbone, tmp_path / "model", tmp_path / "metrics.json", prompt_check=tmp_path / "check.json")
-    evaluate({"batch_size": 32, "device": "cpu"}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
+    metrics = fileio.read_json(tmp_path / "metrics.json")
+    assert metrics["selected_on"] == "perturbed"
+    assert {"val_accuracy", "val_accuracy_clean", "val_accuracy_perturbed"} <= set(metrics["history"][-1])
+    evaluate({"batch_size": 32, "device": "cpu", "precision": "fp32"}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
     assert 0 <= fileio.read_json(tmp_path / "clean.json")["accuracy"] <= 100
     spec_res = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}
-    resources.fetch(spec_res, tmp_path / "res" / "manifest.json")
+    fetch_attack_resources(spec_res, tmp_path / "res" / "manifest.json")
     attack_cfg = {"recipe": "textfooler", "num_examples": 4, "shards": 1, "seed": 0, "embedding": "counterfitted",
                   "max_candidates": 50, "min_cos_sim": 0.5, "max_words_perturbed": 0.5, "pos": True,
                   "query_batch_size": 64, "model_batch_size": 32, "variant": "paper"}
-    attack_spec = {"attack_name": "textfooler", "attack": attack_cfg, "task": "boolq", "shard": 0, "shards": 1, "device": "cpu"}
+    attack_spec = {"attack_name": "textfooler", "attack": attack_cfg, "task": "boolq", "shard": 0, "shards": 1, "device": "cpu", "precision": "fp32"}
     attack_shard(attack_spec, tmp_path / "model", tmp_path / "data", tmp_path / "res" / "manifest.json", tmp_path / "s.jsonl", tmp_path / "s.json")
     merge([str(tmp_path / "s.jsonl")], [str(tmp_path / "s.json")], {"attack_name": "textfooler", "shards": 1}, tmp_path / "a.json", tmp_path / "a.jsonl")
     summary = fileio.read_json(tmp_path / "a.json")
     assert summary["num_examples"] == 4 and summary["robust_accuracy"] <= summary["clean_accuracy"]
+
+
+# ---------------------------------------------------------------- the reference protocol
+
+
+def test_projectcls_head_gets_the_reference_initialisation(tiny_backbone):
+    head = _build(tiny_backbone, "projectcls").head.out_proj
+    assert torch.count_nonzero(head.bias) == 0
+    assert 0.01 < float(head.weight.std()) < 0.03  # normal(0, initializer_range = 0.02)
+
+
+def test_clsprompt_reads_bare_label_words_and_mvp_spaced_ones(tiny_backbone, tokenizer):
+    bare = tokenizer("negative", add_special_tokens=False)["input_ids"]
+    spaced = tokenizer(" negative", add_special_tokens=False)["input_ids"]
+    assert len(bare) == len(spaced) == 1 and bare != spaced
+    assert int(_build(tiny_backbone, "clsprompt").word_ids[0]) == bare[0]
+    assert int(_build(tiny_backbone, "mvp").word_ids[0]) == spaced[0]
+
+
+def test_mvp_validates_every_interval_times_its_templates():
+    from mvprepro.train.finetune import evaluation_interval
+
+    cfg = {"eval_every_steps": 1000, "scale_eval_with_templates": True}
+    four = {"kind": "mvp", "templates": ["a [MASK]"] * 4}
+    assert evaluation_interval(cfg, four, 500) == 4000  # the reference code: 1000 x 4 templates
+    assert evaluation_interval(cfg, {"kind": "mlp_ft"}, 500) == 1000
+    assert evaluation_interval(cfg, {"kind": "clsprompt", "templates": []}, 500) == 1000
+    assert evaluation_interval({**cfg, "scale_eval_with_templates": False}, four, 500) == 1000
+    assert evaluation_interval({**cfg, "eval_every_steps": None}, four, 500) == 500  # once per epoch
+
+
+def test_perturbed_validation_is_reproducible_and_leaves_training_randomness_alone(tiny_backbone, tokenizer):
+    model = _build(tiny_backbone, "mvp")
+    ids, labels = tokenizer(TEXTS)["input_ids"], [1, 0, 1]
+    state = torch.get_rng_state()
+    first = adversarial.perturbed_accuracy(model, ids, labels, _adv(epsilon=5.0), seed=3)
+    assert torch.equal(state, torch.get_rng_state())
+    assert adversarial.perturbed_accuracy(model, ids, labels, _adv(epsilon=5.0), seed=3) == first
+    assert not model.training
+    # With a zero-size perturbation it is the clean accuracy.
+    from mvprepro.train.evaluate import accuracy
+
+    clean = accuracy(model, ids, labels)
+    assert adversarial.perturbed_accuracy(model, ids, labels, _adv(epsilon=1e-9, random_start=False), seed=3) == clean
+
+
+def test_training_clips_the_gradient_norm(tiny_backbone, tokenizer, demo_raw, tmp_path, monkeypatch):
+    """max_grad_norm 1.0 (the HF Trainer default the reference code runs with): one clip per
+    optimizer step; null turns it off."""
+    from mvprepro.data.prepare import prepare
+    from mvprepro.data.tokenize import tokenize
+    from mvprepro.train.finetune import train
+
+    prepare(demo_raw["sst2"], tmp_path / "data", {"dataset": "sst2", "task": "sst2", "protocol": {"max_train_examples": 32}})
+    tokenize(tmp_path / "data", tiny_backbone, tmp_path / "tok", {"task": "sst2", "max_length": 64, "prompt_reserve": 0})
+    calls = []
+    original = torch.nn.utils.clip_grad_norm_
+
+    def spy(parameters, max_norm, *args, **kwargs):
+        calls.append(max_norm)
+        return original(parameters, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    training = {"lr": 1e-3, "batch_size": 16, "grad_accumulation": 1, "group_by_length": False, "max_epochs": 1,
+                "weight_decay": 0.01, "patience": 1, "eval_every_steps": None, "scale_eval_with_templates": True,
+                "max_grad_norm": 1.0, "precision": "fp32", "max_length": 64, "prompt_reserve": 0,
+                "max_eval_examples": None, "device": "cpu"}
+    spec = {"dataset": "sst2", "task": "sst2", "num_labels": 2, "backbone": "tiny", "seed": 0, "training": training,
+            "method": _spec("mlp_ft")}
+    train(spec, tmp_path / "tok", tiny_backbone, tmp_path / "a", tmp_path / "a.json")
+    assert calls == [1.0, 1.0]  # 32 examples / batch 16
+    calls.clear()
+    train({**spec, "training": {**training, "max_grad_norm": None}}, tmp_path / "tok", tiny_backbone, tmp_path / "b", tmp_path / "b.json")
+    assert calls == []
+    info = json.loads((tmp_path / "a" / "run_info.json").read_text())
+    assert info["effective"]["eval_every_steps"] == 2  # once per epoch here
+
+
+def test_precision_is_fp32_unless_asked(tiny_backbone):
+    from mvprepro.train.evaluate import autocast
+
+    assert not autocast(torch.device("cpu"), "bf16")._enabled  # CPU results never depend on it
+    with pytest.raises(ValueError, match="precision must be fp32 or bf16"):
+        autocast(torch.device("cpu"), "fp16")

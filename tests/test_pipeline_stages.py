@@ -15,6 +15,7 @@ from mvprepro.config.specs import TRAINING_KEYS
 from mvprepro.data.prepare import prepare
 from mvprepro.data.tokenize import tokenize
 from mvprepro.digest import digest_of
+from mvprepro.download.attack_resources import fetch as fetch_attack_resources
 from mvprepro.train.evaluate import evaluate
 from mvprepro.train.finetune import train
 
@@ -28,13 +29,16 @@ TRAINING = {
     "weight_decay": 0.01,
     "patience": 2,
     "eval_every_steps": None,
+    "scale_eval_with_templates": True,
+    "max_grad_norm": 1.0,
+    "precision": "fp32",
     "max_length": 96,
     "prompt_reserve": 16,
     "max_eval_examples": None,
     "device": "cpu",
 }
 PROMPTS = {
-    "sst2": (["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"], [["negative"], ["positive"]]),
+    "sst2": (["Sentiment of the statement is [MASK] . ", "[SEP] The statement is [MASK] "], [["negative"], ["positive"]]),
     "boolq": (["Answer to the question is [MASK]", "[SEP] The answer is [MASK]"], [["false"], ["true"]]),
 }
 NO_ENCODER = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}
@@ -67,7 +71,10 @@ def stages(tmp_path_factory, demo_raw, tiny_backbone):
             "task": ds,
             "num_labels": 2,
             "backbone": "tiny",
-            "method": {"name": "mvp", "kind": "mvp", "templates": templates, "verbalizer": verbalizer},
+            "method": {
+                "name": "mvp", "kind": "mvp", "templates": templates, "verbalizer": verbalizer,
+                "pool_label_words": "max", "pool_templates": "mean",
+            },
             "seed": 0,
             "training": TRAINING,
         }
@@ -78,7 +85,7 @@ def stages(tmp_path_factory, demo_raw, tiny_backbone):
 
     # Antonyms as neighbours, so that the attacks can flip labels of a model that learned the task.
     tied = {"builder": "demo", "options": {"shared_centres": [["pos_adj", "neg_adj"], ["pos_verb", "neg_verb"], ["yes_cue", "no_cue"]]}}
-    res.fetch({**NO_ENCODER, "embeddings": {"counterfitted": {"source": tied}}}, resources / "manifest.json")
+    fetch_attack_resources({**NO_ENCODER, "embeddings": {"counterfitted": {"source": tied}}}, resources / "manifest.json")
     out["resources"] = resources
     out["manifest"] = resources / "manifest.json"
     out["backbone"] = tiny_backbone
@@ -113,14 +120,14 @@ def test_same_seed_gives_identical_metrics_and_weights(stages, tmp_path):
 
 
 def test_evaluate_reports_test_accuracy(stages, tmp_path):
-    spec = {"batch_size": 8, "device": "cpu"}
+    spec = {"batch_size": 8, "device": "cpu", "precision": "fp32"}
     evaluate(spec, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean.json")
     clean = fileio.read_json(tmp_path / "clean.json")
     assert clean["num_examples"] == 24
     assert clean["accuracy"] == pytest.approx(100 * clean["correct"] / 24)
     assert clean["spec"] == spec
     # The batch size changes nothing but speed.
-    evaluate({"batch_size": 5, "device": "cpu"}, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean5.json")
+    evaluate({"batch_size": 5, "device": "cpu", "precision": "fp32"}, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean5.json")
     assert fileio.read_json(tmp_path / "clean5.json")["correct"] == clean["correct"]
 
 
@@ -143,6 +150,7 @@ def _attack_spec(ds: str, name: str, cfg: dict, shard: int, shards: int) -> dict
         "shard": shard,
         "shards": shards,
         "device": "cpu",
+        "precision": "fp32",
     }
 
 
@@ -215,7 +223,21 @@ def test_boolq_attack_never_changes_the_question(stages, tmp_path, recipe):
             assert row["perturbed_text"]["question"] == row["original_text"]["question"]
 
 
-def test_killed_attack_resumes_without_recomputing(stages, tmp_path, monkeypatch):
+@pytest.fixture
+def attacked_positions(monkeypatch) -> list[int]:
+    """The positions the attack actually computes (rather than reads back from a partial file)."""
+    seen: list[int] = []
+    original = attack_run._record
+
+    def spy(position, label, result):
+        seen.append(position)
+        return original(position, label, result)
+
+    monkeypatch.setattr(attack_run, "_record", spy)
+    return seen
+
+
+def test_killed_attack_resumes_without_recomputing(stages, tmp_path, attacked_positions):
     cfg = {"max_words_perturbed": {"default": 0.3}}
     full = _attack(stages, "sst2", "textfooler", cfg, 1, tmp_path)
     # A killed job leaves a partial file with finished rows and a torn last line.
@@ -225,22 +247,15 @@ def test_killed_attack_resumes_without_recomputing(stages, tmp_path, monkeypatch
     # Its first line names the spec it was written for.
     header = json.dumps({"spec": digest_of(_attack_spec("sst2", "textfooler", cfg, 0, 1))}) + "\n"
     partial.write_text(header + "".join(json.dumps(r, sort_keys=True) + "\n" for r in full[:5]) + '{"position": 5, "lab')
-    seen = []
-    original = attack_run._record
-
-    def spy(position, label, result):
-        seen.append(position)
-        return original(position, label, result)
-
-    monkeypatch.setattr(attack_run, "_record", spy)
+    attacked_positions.clear()
     again = _attack(stages, "sst2", "textfooler", cfg, 1, resumed)
-    assert seen == [5, 6, 7]
+    assert attacked_positions == [5, 6, 7]
     assert again == full
     assert not partial.exists()
 
 
 @pytest.mark.parametrize("header", [{"spec": "0123456789abcdef"}, None], ids=["another-spec", "no-header"])
-def test_partial_attack_of_another_spec_is_discarded(stages, tmp_path, monkeypatch, header):
+def test_partial_attack_of_another_spec_is_discarded(stages, tmp_path, attacked_positions, header):
     """Rows a killed job wrote for other settings (or an unlabelled file) are never reused."""
     cfg = {"max_words_perturbed": {"default": 0.3}}
     (tmp_path / "full").mkdir()
@@ -250,16 +265,9 @@ def test_partial_attack_of_another_spec_is_discarded(stages, tmp_path, monkeypat
     stale = [{**r, "result": "skipped", "perturbed_text": None} for r in full[:5]]
     lines = ([json.dumps(header)] if header else []) + [json.dumps(r, sort_keys=True) for r in stale]
     partial.write_text("\n".join(lines) + "\n")
-    seen = []
-    original = attack_run._record
-
-    def spy(position, label, result):
-        seen.append(position)
-        return original(position, label, result)
-
-    monkeypatch.setattr(attack_run, "_record", spy)
+    attacked_positions.clear()
     again = _attack(stages, "sst2", "textfooler", cfg, 1, tmp_path)
-    assert seen == list(range(8))  # everything recomputed
+    assert attacked_positions == list(range(8))  # everything recomputed
     assert again == full
     assert not partial.exists()
 
@@ -300,7 +308,7 @@ def test_minilm_stands_in_for_use_and_is_reported(stages, tmp_path):
     """The offline sentence encoder is loaded from the package and labelled as a replacement."""
     from mvprepro.attack import resources as res
 
-    res.fetch({**NO_ENCODER, "sentence_encoder": "minilm"}, tmp_path / "res" / "manifest.json")
+    fetch_attack_resources({**NO_ENCODER, "sentence_encoder": "minilm"}, tmp_path / "res" / "manifest.json")
     assert (tmp_path / "res" / "minilm" / "model.safetensors").exists()
     from mvprepro.attack.encoders import MiniLMEncoder
 
@@ -327,7 +335,7 @@ def test_embedding_from_text_file(tmp_path):
     vec = tmp_path / "vectors.txt"
     vec.write_text("3 2\ngood 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
     spec = {**NO_ENCODER, "embeddings": {"glove": {"source": {"local": True}}}}
-    res.fetch(spec, tmp_path / "res" / "manifest.json", local={"embedding_glove": str(vec)})
+    fetch_attack_resources(spec, tmp_path / "res" / "manifest.json", local={"embedding_glove": str(vec)})
     manifest = res.manifest(tmp_path / "res")
     assert manifest["embeddings"]["glove"] == {"source": {"local": True}, "size": 3}
     emb = res.load_embedding(tmp_path / "res", "glove")
@@ -335,9 +343,9 @@ def test_embedding_from_text_file(tmp_path):
     assert emb.get_cos_sim("good", "bad") == pytest.approx(-1.0)
     # Without its file, a local source names the option to pass.
     with pytest.raises(res.AttackResourceError, match="needs its file \\(--local embedding_glove=FILE\\)"):
-        res.fetch(spec, tmp_path / "res2" / "manifest.json")
+        fetch_attack_resources(spec, tmp_path / "res2" / "manifest.json")
     with pytest.raises(res.AttackResourceError, match="does not exist"):
-        res.fetch(spec, tmp_path / "res3" / "manifest.json", local={"embedding_glove": str(tmp_path / "nope.txt")})
+        fetch_attack_resources(spec, tmp_path / "res3" / "manifest.json", local={"embedding_glove": str(tmp_path / "nope.txt")})
     assert not (tmp_path / "res2" / "manifest.json").exists()
 
 
@@ -348,11 +356,11 @@ def test_nltk_from_a_local_folder(tmp_path):
     (nltk_dir / "corpora" / "stopwords").mkdir(parents=True)
     (nltk_dir / "corpora" / "stopwords" / "english").write_text("the\na\n")
     spec = {**NO_ENCODER, "nltk": {"local": True}}
-    res.fetch(spec, tmp_path / "res" / "manifest.json", local={"nltk": str(nltk_dir)})
+    fetch_attack_resources(spec, tmp_path / "res" / "manifest.json", local={"nltk": str(nltk_dir)})
     assert res.manifest(tmp_path / "res")["nltk"] == {"source": "path", "stopwords": "nltk", "pos_tagger": False, "wordnet": False}
     assert (tmp_path / "res" / "nltk_data" / "corpora" / "stopwords" / "english").read_text() == "the\na\n"
     with pytest.raises(res.AttackResourceError, match="needs its folder \\(--local nltk=DIR\\)"):
-        res.fetch(spec, tmp_path / "res2" / "manifest.json")
+        fetch_attack_resources(spec, tmp_path / "res2" / "manifest.json")
 
 
 def test_killed_training_resumes_from_its_checkpoint(stages, tmp_path, monkeypatch):
@@ -452,7 +460,7 @@ def test_pwws_without_wordnet_says_what_to_fetch(stages, tmp_path):
 def test_bae_uses_the_masked_lm_from_resources(stages, tmp_path):
     from mvprepro.attack import resources as res
 
-    res.fetch(
+    fetch_attack_resources(
         {**NO_ENCODER, "masked_lm": {"source": {"builder": "tiny_bert", "options": {"pretrain_steps": 50}}}},
         tmp_path / "res" / "manifest.json",
     )
@@ -476,14 +484,15 @@ def test_embedding_from_a_zip_url(tmp_path):
     import zipfile
 
     from mvprepro.attack import resources as res
+    from mvprepro.download import attack_resources as download
 
     archive = tmp_path / "glove.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("glove.6B.50d.txt", "good 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
         zf.writestr("readme.txt", "not vectors")
     res.activate(tmp_path / "res")
-    res._fetch_nltk("builtin", tmp_path / "res" / "nltk_data", None)
-    res._fetch_embedding("glove", {"url": archive.as_uri(), "member": "glove.6B.50d.txt"}, tmp_path / "res" / "embeddings" / "glove", None)
+    download._fetch_nltk("builtin", tmp_path / "res" / "nltk_data", None)
+    download._fetch_embedding("glove", {"url": archive.as_uri(), "member": "glove.6B.50d.txt"}, tmp_path / "res" / "embeddings" / "glove", None)
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
     assert sorted(p.name for p in (tmp_path / "res" / "embeddings" / "glove").iterdir()) == ["nn.npy", "vectors.npy", "vocab.txt"]

@@ -2,48 +2,97 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+import yaml
 from transformers import AutoModelForMaskedLM
 
 from mvprepro.train import models, prompts
 from mvprepro.train.templates import PromptError, parse_template
 
-SST2_TEMPLATES = [
-    "Sentiment of the statement is [MASK] .",
-    "[SEP] [MASK]",
-    "This is a [MASK] statement",
-    "[SEP] The statement is [MASK]",
-]
+REPO = Path(__file__).resolve().parents[1]
+# The reference configs' SST-2 templates, verbatim (trailing spaces included).
+SST2_TEMPLATES = yaml.safe_load((REPO / "config" / "prompts" / "sst2.yaml").read_text())["templates"]
+
+
+def test_shipped_sst2_templates_are_the_reference_strings():
+    assert SST2_TEMPLATES == [
+        "Sentiment of the statement is [MASK] . ",
+        "[SEP] [MASK] ",
+        "This is a [MASK] statement ",
+        "[SEP] The statement is [MASK] ",
+    ]
 
 
 def test_template_placement_follows_sep_prefix():
-    assert parse_template("This is a [MASK] statement").placement == "front"
-    back = parse_template("[SEP] The statement is [MASK]")
-    assert back.placement == "back" and back.body == "The statement is [MASK]"
+    assert parse_template("This is a [MASK] statement ").placement == "front"
+    assert parse_template("This is a [MASK] statement ").body == "This is a [MASK] statement "
+    back = parse_template("[SEP] The statement is [MASK] ")
+    assert back.placement == "back" and back.body == "The statement is [MASK] "
+    # The reference code splits on single spaces: " [MASK] " is a front template.
+    assert parse_template(" [MASK] ").placement == "front"
 
 
-@pytest.mark.parametrize("bad", ["No mask here", "[MASK] and [MASK]", "Before [SEP] [MASK]"])
+@pytest.mark.parametrize("bad", ["No mask here", "[MASK] and [MASK]", "Before [SEP] [MASK]", "[SEP] a [SEP] [MASK]"])
 def test_bad_templates_are_rejected_with_the_template_named(bad):
     with pytest.raises(PromptError, match="template"):
         parse_template(bad)
 
 
-def test_insertion_front_and_back(tokenizer):
-    text_ids = tokenizer(["the film was good ."])["input_ids"]
-    encoded = [prompts.encode_template(tokenizer, parse_template(t)) for t in SST2_TEMPLATES]
+@pytest.fixture(scope="module")
+def demo_tokenizer(demo_raw, tmp_path_factory):
+    """The tokenizer of the demo's backbone, built from config/demo.yaml's own options."""
+    from transformers import AutoTokenizer
+
+    from mvprepro.download.sources import fetch_backbone
+
+    source = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["backbones"]["tiny-roberta"]["source"]
+    out = tmp_path_factory.mktemp("demo-backbone") / "tiny-roberta"
+    options = {**source["options"], "pretrain_steps": 0}  # the tokenizer does not depend on pretraining
+    fetch_backbone({"builder": source["builder"], "options": options}, out, "tiny-roberta", corpus=[str(p) for p in demo_raw.values()])
+    return AutoTokenizer.from_pretrained(str(out))
+
+
+def test_sst2_template_token_sequences_match_the_reference_code(demo_tokenizer):
+    """The reference code's RoBERTa sequences: a lone space token before every template,
+    the template's first word without a leading space, its trailing space as a final token,
+    the text spliced in as its own token ids, [SEP] only a placement marker."""
+    tok = demo_tokenizer
+    text_ids = tok(["the film was good ."])["input_ids"]
+    encoded = [prompts.encode_template(tok, parse_template(t), space_before=True) for t in SST2_TEMPLATES]
     rows, masks = prompts.insert_templates(text_ids, encoded, max_length=64)
-    assert len(rows) == 4
-    decoded = [tokenizer.decode(r) for r in rows]
-    # The text keeps its own tokenization (its first word has no leading space), as in the
-    # reference code, which also splices token ids rather than strings.
-    assert decoded[0] == "<s>Sentiment of the statement is<mask> .the film was good .</s>"
-    assert decoded[1] == "<s>the film was good .<mask></s>"
-    assert decoded[3] == "<s>the film was good . The statement is<mask></s>"
+    text = ["the", "Ġfilm", "Ġwas", "Ġgood", "Ġ."]
+    assert [tok.convert_ids_to_tokens(r) for r in rows] == [
+        ["<s>", "Ġ", "S", "entiment", "Ġof", "Ġthe", "Ġstatement", "Ġis", "<mask>", "Ġ.", "Ġ", *text, "</s>"],
+        ["<s>", *text, "Ġ", "<mask>", "Ġ", "</s>"],
+        ["<s>", "Ġ", "T", "h", "is", "Ġis", "Ġa", "<mask>", "Ġstatement", "Ġ", *text, "</s>"],
+        ["<s>", *text, "Ġ", "T", "h", "e", "Ġstatement", "Ġis", "<mask>", "Ġ", "</s>"],
+    ]
     for row, mask in zip(rows, masks):
-        assert row[mask] == tokenizer.mask_token_id
-        assert row.count(tokenizer.mask_token_id) == 1
-        assert row[0] == tokenizer.cls_token_id and row[-1] == tokenizer.sep_token_id
+        assert row[mask] == tok.mask_token_id and row.count(tok.mask_token_id) == 1
+    # The space token is the reference's tokenizer(" ")["input_ids"][1:-1].
+    assert list(encoded[1].ids[:1]) == tok(" ")["input_ids"][1:-1]
+
+
+def test_label_words_are_read_as_the_reference_code_reads_them(demo_tokenizer):
+    tok = demo_tokenizer
+    spaced, _ = prompts.label_word_ids(tok, [["negative"], ["positive"]], leading_space=True)
+    bare, _ = prompts.label_word_ids(tok, [["negative"], ["positive"]], leading_space=False)
+    assert tok.convert_ids_to_tokens(spaced) == ["Ġnegative", "Ġpositive"]  # MVP on a masked LM
+    assert tok.convert_ids_to_tokens(bare) == ["negative", "positive"]  # CLSPrompt, MVP on a causal LM
+    assert prompts.reading_for("mvp", "roberta", causal=False) == prompts.Reading(True, True, False)
+    assert prompts.reading_for("clsprompt", "roberta", causal=False) == prompts.Reading(True, False, False)
+    assert prompts.reading_for("mvp", "gpt2", causal=True) == prompts.Reading(False, False, True)
+    assert prompts.reading_for("mvp", "bert", causal=False) == prompts.Reading(False, True, False)
+
+
+def test_causal_backbone_refuses_templates_before_the_input():
+    reading = prompts.reading_for("mvp", "gpt2", causal=True)
+    prompts.check_readable(parse_template("[SEP] The answer is [MASK]"), reading, "gpt2")
+    with pytest.raises(PromptError, match="'I think \\[MASK\\]' is placed before the input, but gpt2 is a causal LM"):
+        prompts.check_readable(parse_template("I think [MASK]"), reading, "gpt2")
 
 
 def test_insertion_truncates_text_not_template(tokenizer):
@@ -79,6 +128,7 @@ def _mvp(tiny_backbone, pool_words="max", pool_templates="mean", verbalizer=(("n
         "num_labels": 2,
         "max_length": 64,
         "prompt_reserve": 16,
+        "backbone": "tiny",
     }
     torch.manual_seed(0)
     return models.build(tiny_backbone, spec).eval()
@@ -96,8 +146,8 @@ def test_mvp_head_equals_full_vocabulary_reference(tiny_backbone, tokenizer, poo
     # Reference: the stock masked-LM over the full vocabulary, one sequence at a time,
     # then explicit Python pooling.
     full = AutoModelForMaskedLM.from_pretrained(tiny_backbone).eval()
-    word_ids, word_classes = prompts.label_word_ids(tokenizer, [["negative"], ["positive", "great"]])
-    encoded = [prompts.encode_template(tokenizer, parse_template(t)) for t in SST2_TEMPLATES]
+    word_ids, word_classes = prompts.label_word_ids(tokenizer, [["negative"], ["positive", "great"]], leading_space=True)
+    encoded = [prompts.encode_template(tokenizer, parse_template(t), space_before=True) for t in SST2_TEMPLATES]
     expected = []
     for text_ids in ids:
         per_template = []
@@ -130,7 +180,7 @@ def test_verbalizer_class_count_must_match(tiny_backbone):
 
 
 def test_mlp_ft_is_the_standard_classification_head(tiny_backbone):
-    spec = {"kind": "mlp_ft", "name": "mlp_ft", "num_labels": 4, "max_length": 64, "prompt_reserve": 16}
+    spec = {"kind": "mlp_ft", "name": "mlp_ft", "num_labels": 4, "max_length": 64, "prompt_reserve": 16, "backbone": "tiny"}
     model = models.build(tiny_backbone, spec)
     names = {n for n, _ in model.hf.classifier.named_parameters()}
     assert names == {"dense.weight", "dense.bias", "out_proj.weight", "out_proj.bias"}

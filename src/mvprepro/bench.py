@@ -27,14 +27,28 @@ from typing import Any
 
 import torch
 
+from .train.evaluate import autocast, use_precision
+
 SIZES = {
     # RoBERTa-base's shapes, vocabulary included (the naive baseline's cost depends on it).
     "base": {"vocab_size": 50265, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
     # A smoke-test size: it checks that the benchmark runs, its figures mean little.
     "tiny": {"vocab_size": 1000, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 256},
 }
-TEMPLATES = ["Sentiment of the statement is [MASK] .", "[SEP] [MASK]", "This is a [MASK] statement", "[SEP] The statement is [MASK]"]
+TEMPLATES = ["Sentiment of the statement is [MASK] . ", "[SEP] [MASK] ", "This is a [MASK] statement ", "[SEP] The statement is [MASK] "]
 VERBALIZER = [["negative"], ["positive"]]
+# TextFooler as the paper built it (the schema's defaults), with a word share that lets the
+# attack search on these short texts.
+TEXTFOOLER = {
+    "recipe": "textfooler",
+    "variant": "paper",
+    "embedding": "counterfitted",
+    "max_candidates": 50,
+    "min_cos_sim": 0.5,
+    "max_words_perturbed": 0.3,
+    "pos": True,
+    "query_batch_size": 64,
+}
 
 
 def _setup(size: str, workdir: Path) -> tuple[Path, list[str]]:
@@ -73,11 +87,11 @@ def _timed(fn: Callable[[], Any], device: torch.device, repeats: int) -> float:
 def _spec(kind: str, max_length: int = 512) -> dict[str, Any]:
     spec = {"kind": kind, "name": kind, "num_labels": 2, "max_length": max_length, "prompt_reserve": 32, "backbone": "bench"}
     if kind == "mvp":
-        spec.update(templates=TEMPLATES, verbalizer=VERBALIZER)
+        spec.update(templates=TEMPLATES, verbalizer=VERBALIZER, pool_label_words="max", pool_templates="mean")
     return spec
 
 
-def bench_train(size: str, device: torch.device, steps: int, batch_size: int) -> dict[str, Any]:
+def bench_train(size: str, device: torch.device, steps: int, batch_size: int, precision: str = "fp32") -> dict[str, Any]:
     from transformers import AutoModelForMaskedLM
 
     from .train import models, prompts
@@ -94,7 +108,7 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int) ->
             batch = {k: v.to(device) for k, v in model.collate(ids).items()}
 
             def step(model=model, batch=batch, opt=opt):
-                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                with autocast(device, precision):
                     loss = torch.nn.functional.cross_entropy(model(**batch).float(), labels)
                 loss.backward()
                 opt.step()
@@ -135,7 +149,7 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int) ->
             # Same arithmetic as one batch; gradients accumulated over chunks to bound memory.
             for start in range(0, len(rows), per_chunk):
                 sl = slice(start, start + per_chunk)
-                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                with autocast(device, precision):
                     logits = full(input_ids=naive_ids[sl], attention_mask=naive_att[sl]).logits  # [rows, 512, vocab]
                     at_mask = logits[torch.arange(logits.shape[0], device=device), mask_idx[sl]][:, word_ids]
                     scores = at_mask.view(-1, len(TEMPLATES), at_mask.shape[-1]).mean(1)
@@ -155,13 +169,13 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int) ->
         return results
 
 
-def bench_attack(size: str, device: torch.device, queries: int, examples: int) -> dict[str, Any]:
+def bench_attack(size: str, device: torch.device, queries: int, examples: int, precision: str = "fp32") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         backbone, texts = _setup(size, Path(tmp))
-        from .attack import resources
+        from .download.attack_resources import fetch
 
         res_dir = Path(tmp) / "attack"
-        resources.fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}, res_dir / "manifest.json")
+        fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}, res_dir / "manifest.json")
         from textattack.models.wrappers import HuggingFaceModelWrapper
 
         from .train import models
@@ -173,7 +187,7 @@ def bench_attack(size: str, device: torch.device, queries: int, examples: int) -
         batch = texts[:queries]
         for kind in ("mlp_ft", "mvp"):
             model = models.build(backbone, _spec(kind)).to(device).eval()
-            ours = MethodModelWrapper(model, 1, 32, batch_size=32)
+            ours = MethodModelWrapper(model, 1, 32, batch_size=32, precision=precision)
             results[f"ours_{kind}"] = {"queries_per_second": queries / _timed(lambda ours=ours: ours(batch), device, 1)}
             if kind == "mlp_ft":
                 stock = HuggingFaceModelWrapper(model.hf, model.tokenizer)
@@ -188,7 +202,7 @@ def bench_attack(size: str, device: torch.device, queries: int, examples: int) -
 
         # Share of a real attack's wall time spent in the model forward (MVP, TextFooler).
         model = models.build(backbone, _spec("mvp")).to(device).eval()
-        wrapper = MethodModelWrapper(model, 1, 32, batch_size=32)
+        wrapper = MethodModelWrapper(model, 1, 32, batch_size=32, precision=precision)
         forward_seconds = 0.0
         original_forward = model.forward
 
@@ -202,7 +216,7 @@ def bench_attack(size: str, device: torch.device, queries: int, examples: int) -
             return out
 
         model.forward = timed_forward  # type: ignore[method-assign]
-        attack, _ = recipes.build("textfooler", {"recipe": "textfooler", "max_words_perturbed": 0.3}, wrapper, get_task("sst2"), res_dir)
+        attack, _ = recipes.build("textfooler", TEXTFOOLER, wrapper, get_task("sst2"), res_dir)
         start = time.perf_counter()
         for i, text in enumerate(texts[:examples]):
             attack.clear_cache()
@@ -257,16 +271,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--queries", type=int, default=64, help="queries timed per wrapper")
     p.add_argument("--examples", type=int, default=3, help="examples attacked for the forward share")
+    p.add_argument(
+        "--precision", choices=["fp32", "bf16"], default="fp32", help="as training.precision: fp32 (the paper) or bf16 autocast + TF32 on CUDA"
+    )
     p.add_argument("--json", help="also write the figures to this file (e.g. benchmarks/cpu.json; then `mvprepro bench docs`)")
     args = p.parse_args(argv)
     device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
+    use_precision(device, args.precision)
     out: dict[str, Any] = {"meta": _meta(device, args.size, [a for a in argv if a != args.json and not a.startswith("--json")]), "torch_threads": torch.get_num_threads()}
     if args.what in ("train", "all"):
-        out["train"] = {**bench_train(args.size, device, args.steps, args.batch_size), "batch_size": args.batch_size, "templates": len(TEMPLATES)}
+        out["train"] = {**bench_train(args.size, device, args.steps, args.batch_size, args.precision), "batch_size": args.batch_size, "templates": len(TEMPLATES)}
     if args.what in ("attack", "all"):
-        out["attack"] = bench_attack(args.size, device, args.queries, args.examples)
+        out["attack"] = bench_attack(args.size, device, args.queries, args.examples, args.precision)
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -122,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
 
         fetch_backbone(spec["source"], args.out, spec["name"], corpus=args.corpus, local=args.local)
     elif cmd == "download-attack-resources":
-        from .attack import resources
+        from .download.attack_resources import fetch
 
-        resources.fetch(spec, args.manifest, dict(args.local))
+        fetch(spec, args.manifest, dict(args.local))
     elif cmd == "prepare":
         from .data.prepare import prepare
 

@@ -98,7 +98,7 @@ class _Parts:
             self.report.append(_entry("input_column_modification", "enabled", f"never modify {list(task.protected_columns)}"))
 
     def embedding(self):
-        return resources.load_embedding(self.resource_dir, self.spec.get("embedding", "counterfitted"))
+        return resources.load_embedding(self.resource_dir, self.spec["embedding"])
 
     def nltk_stopwords(self) -> None:
         self.constraints.append(StopwordModification())
@@ -108,7 +108,7 @@ class _Parts:
             self.report.append(_entry("stopwords", "replaced", "TextFooler's stopword list stands in for NLTK's English list"))
 
     def part_of_speech(self) -> None:
-        if not self.spec.get("pos", True):
+        if not self.spec["pos"]:
             self.report.append(_entry("part_of_speech", "disabled", f"attacks.{self.name}.pos is false"))
         elif self.manifest["nltk"].get("pos_tagger"):
             self.constraints.append(PartOfSpeech(allow_verb_noun_swap=True))
@@ -128,15 +128,15 @@ class _Parts:
 def _textfooler(parts: _Parts, variant: str):
     spec, task = parts.spec, parts.task
     embedding = parts.embedding()
-    transformation = WordSwapEmbedding(max_candidates=int(spec.get("max_candidates", 50)), embedding=embedding)
+    transformation = WordSwapEmbedding(max_candidates=int(spec["max_candidates"]), embedding=embedding)
     parts.constraints.append(StopwordModification(stopwords=resources.textfooler_stopwords()))
     parts.report.append(_entry("stopwords", "enabled", "TextFooler's stopword list"))
     if variant == "paper":  # the paper's addition to TextAttack's recipe
-        share = spec.get("max_words_perturbed", {})
-        max_share = float(share.get(task.name, share.get("default", 0.1))) if isinstance(share, dict) else float(share)
+        share = spec["max_words_perturbed"]
+        max_share = float(share.get(task.name, share["default"])) if isinstance(share, dict) else float(share)
         parts.constraints.append(MaxWordsPerturbed(max_percent=max_share))
         parts.report.append(_entry("max_words_perturbed", "enabled", f"at most {max_share:g} of the words"))
-    min_cos = float(spec.get("min_cos_sim", 0.5))
+    min_cos = float(spec["min_cos_sim"])
     parts.constraints.append(WordEmbeddingDistance(embedding=embedding, min_cos_sim=min_cos))
     parts.report.append(_entry("word_embedding_distance", "enabled", f"cosine >= {min_cos:g}"))
     parts.part_of_speech()
@@ -145,7 +145,7 @@ def _textfooler(parts: _Parts, variant: str):
 
 
 def _textbugger(parts: _Parts, variant: str):
-    swaps: list[Any] = [WordSwapEmbedding(max_candidates=int(parts.spec.get("max_candidates", 5)), embedding=parts.embedding())]
+    swaps: list[Any] = [WordSwapEmbedding(max_candidates=int(parts.spec["max_candidates"]), embedding=parts.embedding())]
     if variant == "stock":
         swaps = [
             WordSwapRandomCharacterInsertion(random_one=True, letters_to_insert=" ", skip_first_char=True, skip_last_char=True),
@@ -164,7 +164,7 @@ def _textbugger(parts: _Parts, variant: str):
     return CompositeTransformation(swaps), GreedyWordSwapWIR(wir_method="delete")
 
 
-def _pwws(parts: _Parts, variant: str):
+def _pwws(parts: _Parts, variant: str | None):
     """PWWS (Ren et al., 2019): WordNet synonyms, greedy search by weighted saliency."""
     if not parts.manifest["nltk"].get("wordnet"):
         raise resources.AttackResourceError(
@@ -177,7 +177,7 @@ def _pwws(parts: _Parts, variant: str):
     return WordSwapWordNet(), GreedyWordSwapWIR("weighted-saliency")
 
 
-def _deepwordbug(parts: _Parts, variant: str):
+def _deepwordbug(parts: _Parts, variant: str | None):
     """DeepWordBug (Gao et al., 2018): character edits within a Levenshtein distance of 30."""
     from textattack.constraints.overlap import LevenshteinEditDistance
     from textattack.transformations import WordSwapRandomCharacterSubstitution
@@ -196,7 +196,7 @@ def _deepwordbug(parts: _Parts, variant: str):
     return transformation, GreedyWordSwapWIR()
 
 
-def _bae(parts: _Parts, variant: str):
+def _bae(parts: _Parts, variant: str | None):
     """BAE-R (Garg and Ramakrishnan, 2019): replacements proposed by a masked LM."""
     from textattack.transformations import WordSwapMaskedLM
     from transformers import AutoModelForMaskedLM, AutoTokenizer
@@ -214,7 +214,7 @@ def _bae(parts: _Parts, variant: str):
         masked_language_model=lm,
         tokenizer=tok,
         max_length=min(512, lm.config.max_position_embeddings),
-        max_candidates=int(parts.spec.get("max_candidates", 50)),
+        max_candidates=int(parts.spec["max_candidates"]),
         min_confidence=0.0,
     )
     parts.nltk_stopwords()
@@ -237,10 +237,10 @@ def build(
     recipe = spec["recipe"]
     if recipe not in BUILDERS:
         raise ValueError(f"attacks.{name}.recipe {recipe!r} is unknown; known recipes: {list(BUILDERS)}")
-    variant = spec.get("variant", "paper")
-    if variant not in RECIPE_VARIANTS.get(recipe, ("paper",)):
+    variant = spec.get("variant")  # only recipes with variants have one (the schema fills it)
+    if variant not in RECIPE_VARIANTS.get(recipe, (None,)):
         raise ValueError(f"attacks.{name}.variant {variant!r} does not apply to recipe {recipe!r}")
     parts = _Parts(name, spec, task, Path(resource_dir))
     transformation, search = BUILDERS[recipe](parts, variant)
-    goal = UntargetedClassification(model_wrapper, model_batch_size=int(spec.get("query_batch_size", 64)))
+    goal = UntargetedClassification(model_wrapper, model_batch_size=int(spec["query_batch_size"]))
     return Attack(goal, parts.constraints, transformation, search), parts.report

@@ -118,7 +118,7 @@ def attack_shard(
 
     from ..data.tasks import get_task
     from ..train import models
-    from ..train.evaluate import device_for
+    from ..train.evaluate import device_for, use_precision
     from . import recipes
     from .wrapper import MethodModelWrapper
 
@@ -133,8 +133,12 @@ def attack_shard(
     done = _read_partial(partial, identity)
     fresh = not partial.exists()
 
-    model = models.load(model_dir).to(device_for(spec["device"]))
-    wrapper = MethodModelWrapper(model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]))
+    device = device_for(spec["device"])
+    use_precision(device, spec["precision"])
+    model = models.load(model_dir).to(device)
+    wrapper = MethodModelWrapper(
+        model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]), spec["precision"]
+    )
     attack, report = recipes.build(spec["attack_name"], attack_cfg, wrapper, task, resource_dir)
     print(attack, flush=True)
 

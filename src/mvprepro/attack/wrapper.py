@@ -3,8 +3,8 @@
 TextAttack's stock ``HuggingFaceModelWrapper`` pads every query to the tokenizer's
 ``model_max_length`` (512): on short texts most of each forward pass is padding. This
 wrapper encodes exactly as training did (:func:`mvprepro.data.tokenize.encode_texts`), pads to
-the longest query of each batch, runs under ``torch.inference_mode`` (bf16 autocast on
-CUDA), and for MVP computes the LM head only at the masks and only for the label words.
+the longest query of each batch, runs under ``torch.inference_mode`` (in fp32 as the paper,
+or bf16 autocast on CUDA with ``training.precision: bf16``), and for MVP computes the LM head only at the masks and only for the label words.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import torch
 from textattack.models.wrappers import ModelWrapper
 
 from ..data.tokenize import encode_texts
+from ..train.evaluate import autocast
 from ..train.models import MethodModel
 
 
 class MethodModelWrapper(ModelWrapper):
-    def __init__(self, model: MethodModel, num_columns: int, prompt_reserve: int, batch_size: int = 32):
+    def __init__(self, model: MethodModel, num_columns: int, prompt_reserve: int, batch_size: int = 32, precision: str = "fp32"):
         self.model = model.eval()
+        self.precision = precision
         self.num_columns = num_columns
         self.prompt_reserve = prompt_reserve
         self.batch_size = batch_size
@@ -40,7 +42,7 @@ class MethodModelWrapper(ModelWrapper):
         outputs = []
         for start in range(0, len(ids), self.batch_size):
             batch = {k: v.to(device) for k, v in self.model.collate(ids[start : start + self.batch_size]).items()}
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            with autocast(device, self.precision):
                 logits = self.model(**batch)
             outputs.append(logits.float().cpu())
         return torch.cat(outputs)

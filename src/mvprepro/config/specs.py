@@ -31,7 +31,7 @@ from .validate import prompts_for
 STAGE_CODE = {
     "download_dataset": "mvprepro.download.sources",
     "download_backbone": "mvprepro.download.sources",
-    "download_attack_resources": "mvprepro.attack.resources",
+    "download_attack_resources": "mvprepro.download.attack_resources",
     "prepare": "mvprepro.data.prepare",
     "tokenize": "mvprepro.data.tokenize",
     "check_prompts": "mvprepro.train.check",
@@ -57,6 +57,9 @@ TRAINING_KEYS = (
     "weight_decay",
     "patience",
     "eval_every_steps",
+    "scale_eval_with_templates",
+    "max_grad_norm",
+    "precision",
     "max_length",
     "prompt_reserve",
     "max_eval_examples",
@@ -180,14 +183,14 @@ class Plan:
 
     # ------------------------------------------------------------------ train
     @lru_cache(maxsize=None)
-    def method(self, dataset: str, method: str) -> dict[str, Any]:
-        """A method's resolved settings on a dataset: prompts read from their files."""
+    def method(self, dataset: str, backbone: str, method: str) -> dict[str, Any]:
+        """A method's resolved settings on a dataset and backbone: prompts read from their files."""
         m = dict(self.config["methods"][method])
         for key in ("prompts", "template_indices", "training"):
             m.pop(key, None)
         spec = {"name": method, **m}
         if m["kind"] in PROMPT_KINDS:
-            spec.update(prompts_for(self.config, dataset, method))
+            spec.update(prompts_for(self.config, dataset, method, backbone))
         return spec
 
     @lru_cache(maxsize=None)
@@ -196,8 +199,8 @@ class Plan:
         settings = {
             "dataset": dataset,
             "backbone": backbone,
-            "method": self.method(dataset, method),
-            "prompt_reserve": t["prompt_reserve"],
+            "method": self.method(dataset, backbone, method),
+            "max_length": t["max_length"],
         }
         return self._spec("check_prompts", settings, self.download_backbone(backbone))
 
@@ -214,7 +217,7 @@ class Plan:
             "task": task,
             "num_labels": TASKS[task].num_labels,
             "backbone": backbone,
-            "method": self.method(dataset, method),
+            "method": self.method(dataset, backbone, method),
             "seed": int(seed),
             "training": self.training(method),
         }
@@ -226,7 +229,7 @@ class Plan:
     @lru_cache(maxsize=None)
     def evaluate(self, dataset: str, backbone: str, method: str, seed: int) -> dict[str, Any]:
         t = self.config["training"]
-        settings = {"batch_size": t["eval_batch_size"], "device": t["device"]}
+        settings = {"batch_size": t["eval_batch_size"], "device": t["device"], "precision": t["precision"]}
         upstream = [self.train(dataset, backbone, method, seed), self.tokenize(dataset, backbone)]
         return self._spec("evaluate", settings, upstream)
 
@@ -240,6 +243,7 @@ class Plan:
             "shard": int(shard),
             "shards": self.shards(attack),
             "device": self.config["training"]["device"],
+            "precision": self.config["training"]["precision"],
         }
         upstream = [
             self.train(dataset, backbone, method, seed),

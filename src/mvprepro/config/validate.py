@@ -38,17 +38,32 @@ def _read_prompts(path: str) -> dict[str, Any]:
     return data
 
 
-def prompts_for(config: dict[str, Any], dataset: str, method: str) -> dict[str, Any]:
-    """Templates and verbalizer of a prompt method on a dataset (method entries may override)."""
+def prompts_file(config: dict[str, Any], dataset: str, method: str, backbone: str | None = None) -> str:
+    """The prompts file of a method on a dataset and backbone, the most specific first:
+    ``methods.<m>.prompts.<dataset>``, ``backbones.<b>.prompts.<dataset>`` (e.g. GPT-2's
+    templates, which must follow the input), ``datasets.<dataset>.prompts``."""
+    for entry in (config["methods"][method], config["backbones"][backbone] if backbone else {}):
+        path = (entry.get("prompts") or {}).get(dataset)
+        if path:
+            return str(path)
+    return str(config["datasets"][dataset]["prompts"])
+
+
+def prompts_for(config: dict[str, Any], dataset: str, method: str, backbone: str | None = None) -> dict[str, Any]:
+    """Templates and verbalizer of a prompt method on a dataset (and backbone)."""
     m = config["methods"][method]
-    path = m.get("prompts", {}).get(dataset) if isinstance(m.get("prompts"), dict) else None
-    data = _read_prompts(path or config["datasets"][dataset]["prompts"])
+    data = _read_prompts(prompts_file(config, dataset, method, backbone))
     templates = list(m.get("templates", data["templates"]))
-    if "template_indices" in m:
-        bad = [i for i in m["template_indices"] if not 0 <= i < len(templates)]
+    indices = m.get("template_indices")
+    if isinstance(indices, dict):  # per dataset, as the reference configs choose them
+        if dataset not in indices:
+            raise ConfigError(f"template_indices has no entry for dataset {dataset!r}; add one (a list of indices)")
+        indices = indices[dataset]
+    if indices is not None:
+        bad = [i for i in indices if not 0 <= i < len(templates)]
         if bad:
             raise ConfigError(f"template_indices {bad} are outside 0..{len(templates) - 1}")
-        templates = [templates[i] for i in m["template_indices"]]
+        templates = [templates[i] for i in indices]
     if m["kind"] == "clsprompt":
         templates = []  # read at the start token, no template
     verbalizer = m.get("verbalizer", data["verbalizer"])
@@ -97,33 +112,21 @@ def check(config: dict[str, Any]) -> None:
         for method, m in config["methods"].items():
             if m["kind"] not in PROMPT_KINDS:
                 continue
-            try:
-                p = prompts_for(config, name, method)
-            except ConfigError as err:
-                errors.append(f"methods.{method} on datasets.{name}: {err}")
-                continue
-            for t in p["templates"]:
-                try:
-                    parse_template(t)
-                except PromptError as err:
-                    errors.append(f"methods.{method} on datasets.{name}: {err}")
-            if not p["templates"] and m["kind"] == "mvp":
-                errors.append(f"methods.{method} on datasets.{name}: no templates")
-            if len(p["verbalizer"]) != task.num_labels:
-                errors.append(
-                    f"methods.{method} on datasets.{name}: the verbalizer has {len(p['verbalizer'])} classes "
-                    f"but task {task.name} has {task.num_labels}"
-                )
-            for cls, words in enumerate(p["verbalizer"]):
-                if not words:
-                    errors.append(f"methods.{method} on datasets.{name}: verbalizer class {cls} has no words")
+            for backbone, bb in config["backbones"].items():
+                own = name in (bb.get("prompts") or {})
+                where = f"methods.{method} on datasets.{name}" + (f" with backbones.{backbone}" if own else "")
+                errors += [e for e in _prompt_errors(config, task, name, method, backbone, where) if e not in errors]
     for name, m in config["methods"].items():
         if m["kind"] not in METHOD_KINDS:
             errors.append(f"methods.{name}.kind: {m['kind']!r} is not one of {list(METHOD_KINDS)}")
-        for ds in m.get("prompts", {}) if isinstance(m.get("prompts"), dict) else ():
-            if ds not in config["datasets"]:
-                errors.append(f"methods.{name}.prompts: dataset {ds!r} is not defined in datasets")
+        for key in ("prompts", "template_indices"):
+            for ds in m.get(key, {}) if isinstance(m.get(key), dict) else ():
+                if ds not in config["datasets"]:
+                    errors.append(f"methods.{name}.{key}: dataset {ds!r} is not defined in datasets")
     for name, b in config["backbones"].items():
+        for ds in b.get("prompts") or {}:
+            if ds not in config["datasets"]:
+                errors.append(f"backbones.{name}.prompts: dataset {ds!r} is not defined in datasets")
         if "path" in b["source"] and not Path(b["source"]["path"]).exists():
             errors.append(f"backbones.{name}.source.path: {b['source']['path']!r} does not exist")
         for ds in b["source"].get("corpus_datasets", []):
@@ -138,6 +141,8 @@ def check(config: dict[str, Any]) -> None:
             errors.append(f"attacks.{name}.embedding: {a['embedding']!r} is not defined in attack_resources.embeddings")
         share = a.get("max_words_perturbed")
         if isinstance(share, dict):  # keyed by task, as the paper's limits are per task
+            if "default" not in share:
+                errors.append(f"attacks.{name}.max_words_perturbed: add a 'default' entry (the share for every other task)")
             for key in share:
                 if key != "default" and key not in TASKS:
                     errors.append(
@@ -156,6 +161,28 @@ def check(config: dict[str, Any]) -> None:
         errors.append("training.prompt_reserve must be smaller than training.max_length")
     if errors:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(errors))
+
+
+def _prompt_errors(config: dict[str, Any], task: Any, dataset: str, method: str, backbone: str, where: str) -> list[str]:
+    """Problems of one method's templates and verbalizer on a dataset and backbone."""
+    try:
+        p = prompts_for(config, dataset, method, backbone)
+    except ConfigError as err:
+        return [f"{where}: {err}"]
+    errors = []
+    for t in p["templates"]:
+        try:
+            parse_template(t)
+        except PromptError as err:
+            errors.append(f"{where}: {err}")
+    if not p["templates"] and config["methods"][method]["kind"] == "mvp":
+        errors.append(f"{where}: no templates")
+    if len(p["verbalizer"]) != task.num_labels:
+        errors.append(f"{where}: the verbalizer has {len(p['verbalizer'])} classes but task {task.name} has {task.num_labels}")
+    for cls, words in enumerate(p["verbalizer"]):
+        if not words:
+            errors.append(f"{where}: verbalizer class {cls} has no words")
+    return errors
 
 
 def comparison_pairs(report: dict[str, Any], methods: list[str]) -> list[list[str]]:

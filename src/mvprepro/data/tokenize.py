@@ -3,9 +3,12 @@ and attack time.
 
 One function encodes both the pre-tokenized training data and the texts TextAttack sends
 to the model, so the model never sees inputs prepared two different ways. Inputs are
-truncated to ``max_length - prompt_reserve`` tokens, leaving room for a prompt template:
-every method, prompted or not, then sees exactly the same text. For two-column tasks
-(BoolQ) only the first column (the passage) is truncated; the question is kept whole.
+truncated to ``max_length - prompt_reserve`` tokens. With ``prompt_reserve: 0`` (the
+default, the reference code's protocol) every method gets up to ``max_length`` tokens and
+MVP cuts each input further, from its end, by what each template needs
+(:func:`mvprepro.train.prompts.insert_templates`); a positive reserve instead keeps that
+many tokens free for every method alike, so that prompted and plain methods see the same
+text. For two-column tasks (BoolQ) only the first column (the passage) is truncated here.
 """
 
 from __future__ import annotations

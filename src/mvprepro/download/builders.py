@@ -119,8 +119,9 @@ def _corpus_lines(corpus: list[str], words: list[str] | None = None) -> list[str
 
     lines: list[str] = []
     if words:
-        # Each after a space, as they follow text in a prompt, so each becomes one token.
-        lines += [" " + " ".join(words)] * 50
+        # Each after a space (as MVP reads label words mid-sentence) and at the start of a
+        # line (as CLSPrompt and causal MVP read them), so both forms become one token.
+        lines += [" " + " ".join(words)] * 50 + [w for w in words for _ in range(50)]
     for item in corpus:
         dd = load_from_disk(str(Path(item) / "data"))
         for split in dd.values():

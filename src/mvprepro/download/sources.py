@@ -80,7 +80,7 @@ def fetch_backbone(
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-    from ..train.models import is_masked_lm
+    from ..architectures import is_masked_lm
 
     kind = _source_kind(source, local, f"backbones.{name}.source")
     with atomic_directory(out_dir) as tmp:

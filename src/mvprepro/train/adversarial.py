@@ -34,18 +34,18 @@ def pgd_delta(
     model: nn.Module, batch: dict[str, torch.Tensor], labels: torch.Tensor, cfg: dict[str, Any]
 ) -> torch.Tensor:
     """The perturbation of the input embeddings found by PGD (detached)."""
-    norm = cfg.get("norm", "l2")
+    norm = cfg["norm"]
     if norm not in ("l2", "linf"):
         raise ValueError(f"adv.norm must be l2 or linf, not {norm!r}")
-    epsilon = float(cfg.get("epsilon", 1.0))
-    steps = int(cfg.get("steps", 1))
-    alpha = cfg.get("step_size") or 1.5 * epsilon / steps
+    epsilon = float(cfg["epsilon"])
+    steps = int(cfg["steps"])
+    alpha = cfg["step_size"] or 1.5 * epsilon / steps
     was_training = model.training
     model.eval()
     keep = batch["attention_mask"].unsqueeze(-1).to(torch.float32)
     with torch.no_grad():
         embeds = model.embed(batch["input_ids"])
-    if cfg.get("random_start", True):
+    if cfg["random_start"]:
         if norm == "linf":
             delta = torch.empty_like(embeds).uniform_(-epsilon, epsilon) * keep
         else:
@@ -72,3 +72,41 @@ def adversarial_loss(model: nn.Module, batch: dict[str, torch.Tensor], labels: t
     others = {k: v for k, v in batch.items() if k != "input_ids"}
     logits = model(inputs_embeds=model.embed(batch["input_ids"]) + delta, **others)
     return nn.functional.cross_entropy(logits.float(), labels)
+
+
+def perturbed_accuracy(
+    model: nn.Module,
+    ids: list[list[int]],
+    labels: list[int],
+    cfg: dict[str, Any],
+    batch_size: int = 32,
+    precision: str = "fp32",
+    seed: int = 0,
+) -> float:
+    """Accuracy (percent) on PGD-perturbed inputs, dropout off.
+
+    This is the validation accuracy the reference code's adversarial training selects its
+    checkpoint on: its Trainer evaluates with the PGD augmentation still switched on. The
+    random starts come from their own seeded generator state, so validating does not shift
+    the training's random stream and the same run gives the same number.
+    """
+    from .evaluate import autocast
+
+    was_training = model.training
+    device = model.device
+    correct = 0
+    forks = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=forks):
+        torch.manual_seed(seed)
+        for start in range(0, len(ids), batch_size):
+            batch = {k: v.to(device) for k, v in model.collate(ids[start : start + batch_size]).items()}
+            y = torch.tensor(labels[start : start + batch_size], dtype=torch.long, device=device)
+            with autocast(device, precision):
+                delta = pgd_delta(model, batch, y, cfg)
+                model.eval()
+                with torch.no_grad():
+                    others = {k: v for k, v in batch.items() if k != "input_ids"}
+                    logits = model(inputs_embeds=model.embed(batch["input_ids"]) + delta, **others)
+            correct += int((logits.argmax(-1) == y).sum())
+    model.train(was_training)
+    return 100.0 * correct / len(labels) if labels else float("nan")

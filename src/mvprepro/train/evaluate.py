@@ -20,23 +20,43 @@ def device_for(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The forward passes' precision: fp32 (the paper) or bf16 autocast, on CUDA only.
+
+    ``bf16`` also lets float32 matrix products use TF32 (:func:`use_precision`). On the CPU
+    both run in fp32, so CPU results do not depend on the setting.
+    """
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, not {precision!r}")
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and precision == "bf16")
+
+
+def use_precision(device: torch.device, precision: str) -> None:
+    """TF32 matrix products on CUDA with ``bf16``; strict fp32 otherwise (the paper's setting)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = precision == "bf16"
+        torch.backends.cudnn.allow_tf32 = precision == "bf16"
+
+
 
 @torch.inference_mode()
-def predict(model: models.MethodModel, ids: list[list[int]], batch_size: int = 32, desc: str = "predict") -> torch.Tensor:
+def predict(
+    model: models.MethodModel, ids: list[list[int]], batch_size: int = 32, desc: str = "predict", precision: str = "fp32"
+) -> torch.Tensor:
     """Class predictions for pre-tokenized inputs, in order."""
     model.eval()
     device = model.device
     preds = []
     for start in tqdm(range(0, len(ids), batch_size), desc=desc, mininterval=10, leave=False):
         batch = {k: v.to(device) for k, v in model.collate(ids[start : start + batch_size]).items()}
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with autocast(device, precision):
             preds.append(model(**batch).argmax(-1).cpu())
     return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
 
 
-def accuracy(model: models.MethodModel, ids: list[list[int]], labels: list[int], batch_size: int = 32) -> float:
+def accuracy(model: models.MethodModel, ids: list[list[int]], labels: list[int], batch_size: int = 32, precision: str = "fp32") -> float:
     """Percent correct, from integer counts (no float32 rounding in the reported numbers)."""
-    preds = predict(model, ids, batch_size)
+    preds = predict(model, ids, batch_size, precision=precision)
     correct = int((preds == torch.tensor(labels)).sum())
     return 100.0 * correct / len(labels) if labels else float("nan")
 
@@ -45,9 +65,11 @@ def evaluate(spec: dict[str, Any], model_dir: str | Path, tokenized_dir: str | P
     """Clean accuracy of a trained model on the whole test split."""
     from datasets import load_from_disk
 
-    model = models.load(model_dir).to(device_for(spec["device"]))
+    device = device_for(spec["device"])
+    use_precision(device, spec["precision"])
+    model = models.load(model_dir).to(device)
     test = load_from_disk(str(Path(tokenized_dir) / "data"))["test"]
-    preds = predict(model, list(test["input_ids"]), int(spec["batch_size"]), desc="test")
+    preds = predict(model, list(test["input_ids"]), int(spec["batch_size"]), desc="test", precision=spec["precision"])
     labels = torch.tensor(list(test["label"]))
     correct = int((preds == labels).sum())
     write_json_atomic(

