@@ -81,7 +81,6 @@ def stages(tmp_path_factory, demo_raw, tiny_backbone):
         train(spec, root / "tok" / ds, tiny_backbone, root / "runs" / ds / "model", root / "runs" / ds / "metrics.json")
         out[ds] = {"spec": spec, "run": root / "runs" / ds, "data": root / "data" / ds, "tok": root / "tok" / ds}
     resources = root / "attack"
-    from mvprepro.attack import resources as res
 
     # Antonyms as neighbours, so that the attacks can flip labels of a model that learned the task.
     tied = {"builder": "demo", "options": {"shared_centres": [["pos_adj", "neg_adj"], ["pos_verb", "neg_verb"], ["yes_cue", "no_cue"]]}}
@@ -306,7 +305,6 @@ def test_shard_positions_partition_the_examples():
 
 def test_minilm_stands_in_for_use_and_is_reported(stages, tmp_path):
     """The offline sentence encoder is loaded from the package and labelled as a replacement."""
-    from mvprepro.attack import resources as res
 
     fetch_attack_resources({**NO_ENCODER, "sentence_encoder": "minilm"}, tmp_path / "res" / "manifest.json")
     assert (tmp_path / "res" / "minilm" / "model.safetensors").exists()
@@ -458,7 +456,6 @@ def test_pwws_without_wordnet_says_what_to_fetch(stages, tmp_path):
 
 
 def test_bae_uses_the_masked_lm_from_resources(stages, tmp_path):
-    from mvprepro.attack import resources as res
 
     fetch_attack_resources(
         {**NO_ENCODER, "masked_lm": {"source": {"builder": "tiny_bert", "options": {"pretrain_steps": 50}}}},

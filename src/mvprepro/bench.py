@@ -94,8 +94,8 @@ def _spec(kind: str, max_length: int = 512) -> dict[str, Any]:
 def bench_train(size: str, device: torch.device, steps: int, batch_size: int, precision: str = "fp32") -> dict[str, Any]:
     from transformers import AutoModelForMaskedLM
 
-    from .train import models, prompts
     from .data.tokenize import encode_texts
+    from .train import models, prompts
 
     with tempfile.TemporaryDirectory() as tmp:
         backbone, texts = _setup(size, Path(tmp))
@@ -178,10 +178,10 @@ def bench_attack(size: str, device: torch.device, queries: int, examples: int, p
         fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}, res_dir / "manifest.json")
         from textattack.models.wrappers import HuggingFaceModelWrapper
 
-        from .train import models
         from .attack import recipes
         from .attack.wrapper import MethodModelWrapper
         from .data.tasks import get_task
+        from .train import models
 
         results: dict[str, Any] = {"size": size, "device": str(device), "queries": queries}
         batch = texts[:queries]

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transformers import PreTrainedTokenizerBase
-
 from datasets import load_from_disk
+from transformers import PreTrainedTokenizerBase
 
 from ..fileio import atomic_directory, write_json_atomic
 from .tasks import get_task

@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..aggregate.formats import Cell, html_document, html_table, markdown_table
 from ..aggregate.tables import fmt
 from ..fileio import write_text_atomic
-from ..aggregate.formats import Cell, html_document, html_table, markdown_table
 
 # The paper's headline claims: MVP vs MLP-FT, MVP vs adversarially trained MLP-FT, MVP+adv vs
 # MVP. Used when the config names no comparisons; pairs whose methods are absent are skipped.

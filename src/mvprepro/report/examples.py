@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..fileio import write_text_atomic
-from ..aggregate.tables import attach_files
 from ..aggregate.formats import html_document
+from ..aggregate.tables import attach_files
 from ..data.tasks import get_task
+from ..fileio import write_text_atomic
 
 
 def highlight(original: str, perturbed: str) -> str:
