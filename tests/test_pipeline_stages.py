@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from mvprepro.digest import digest_of
 from mvprepro.download.attack_resources import fetch as fetch_attack_resources
 from mvprepro.train.evaluate import evaluate
 from mvprepro.train.finetune import train
+
+from interrupt import run_then_stop
 
 SCHEMA = str(Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml")
 TRAINING = {
@@ -495,25 +498,6 @@ def test_embedding_from_a_zip_url(tmp_path):
     assert sorted(p.name for p in (tmp_path / "res" / "embeddings" / "glove").iterdir()) == ["nn.npy", "vectors.npy", "vocab.txt"]
 
 
-def _run_until_then_kill(cmd: list[str], ready, timeout: float = 300) -> None:
-    """Start a CLI job, SIGKILL it as soon as ``ready()`` holds (a real, unclean death)."""
-    import os
-    import signal
-    import subprocess
-    import time
-
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    deadline = time.time() + timeout
-    try:
-        while not ready():
-            assert proc.poll() is None, "the job ended before it could be killed"
-            assert time.time() < deadline, "the job made no progress"
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
-
-
 def test_sigkilled_training_job_resumes(stages, tmp_path):
     import sys
 
@@ -522,7 +506,7 @@ def test_sigkilled_training_job_resumes(stages, tmp_path):
     cmd = [sys.executable, "-m", "mvprepro", "train", "--spec", f"@{tmp_path / 'spec.json'}",
            "--tokenized", str(stages["sst2"]["tok"]), "--backbone", str(stages["backbone"]),
            "--model-out", str(tmp_path / "model"), "--metrics-out", str(tmp_path / "metrics.json")]
-    _run_until_then_kill(cmd, lambda: (tmp_path / "model.checkpoint" / "state.json").exists())
+    run_then_stop(cmd, lambda: (tmp_path / "model.checkpoint" / "state.json").exists(), env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert not (tmp_path / "metrics.json").exists()
     done = json.loads((tmp_path / "model.checkpoint" / "state.json").read_text())["counters"]["epoch"]
     assert done >= 1
@@ -546,7 +530,7 @@ def test_sigkilled_attack_job_resumes(stages, tmp_path):
            "--manifest", str(stages["manifest"]), "--out", str(out), "--constraints-out", str(tmp_path / "c.json")]
     partial = tmp_path / "shard-0.jsonl.partial"
     # The header line, then at least two finished rows.
-    _run_until_then_kill(cmd, lambda: partial.exists() and partial.read_text().count("\n") >= 3)
+    run_then_stop(cmd, lambda: partial.exists() and partial.read_text().count("\n") >= 3, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert not out.exists()
     header, *lines = partial.read_text().splitlines()
     assert json.loads(header) == {"spec": digest_of(spec)}

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from interrupt import run_then_stop
+
 REPO = Path(__file__).resolve().parents[1]
 COPY = ("Snakefile", "config.yaml", "config", "workflow", "src", "profiles", "envs")
 
@@ -393,28 +395,14 @@ def _copy_run(src: Path, dest: Path) -> Path:
     return dest
 
 
-def _start_and_kill(repo: Path, configfile: str, started, sig: int = signal.SIGKILL, timeout: float = 300) -> None:
+def _start_and_kill(repo: Path, configfile: str, started, sig: int = signal.SIGKILL) -> None:
     """Run the workflow and stop it with ``sig`` once ``started(repo)``: SIGINT is a user's
     Ctrl-C; SIGKILL of the whole process group a node failure or a time limit, after which
     the user removes the stale lock with ``--unlock`` as Snakemake's message says."""
-    import time
-
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     exe = Path(sys.executable).with_name("snakemake")
-    proc = subprocess.Popen(
-        [str(exe), "--cores", "1", "--configfile", configfile],
-        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while not started(repo):
-            assert proc.poll() is None, "the run ended before the job to interrupt started"
-            assert time.monotonic() < deadline, "the job to interrupt never started"
-            time.sleep(0.2)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        proc.wait()
+    cmd = [str(exe), "--cores", "1", "--configfile", configfile]
+    run_then_stop(cmd, lambda: started(repo), sig=sig, cwd=repo, env=env)
     if sig == signal.SIGKILL:
         assert _snakemake(repo, "--unlock", "--configfile", configfile).returncode == 0
 

@@ -106,8 +106,8 @@ def local_source(section):
 
     def inputs(wildcards):
         name = wildcards.get("dataset") or wildcards.get("backbone")
-        source = config[section][name]["source"]
-        return {"local": source["path"]} if "path" in source else {}
+        _, path = cfg.specs.local_settings(config[section][name]["source"])
+        return {"local": path} if path else {}
 
     return inputs
 
@@ -115,6 +115,20 @@ def local_source(section):
 def backbone_corpus(wildcards):
     """Datasets whose text a backbone builder trains its tokenizer on."""
     return [f"resources/datasets/{d}" for d in PLAN.backbone_corpus(wildcards.backbone)]
+
+
+def optional_input_flag(name, flag):
+    """A params function: `FLAG PATH` for the optional input `name` (added by an unpacked
+    input function only when it applies, e.g. a local source), else nothing."""
+
+    def params(wildcards, input):
+        return (
+            f"{flag} {shlex.quote(getattr(input, name))}"
+            if hasattr(input, name)
+            else ""
+        )
+
+    return params
 
 
 def attack_resource_locals(wildcards):

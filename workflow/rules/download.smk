@@ -15,9 +15,7 @@ rule download_dataset:
         "../../envs/data.yaml"
     params:
         spec=spec("download_dataset"),
-        local=lambda w, input: (
-            f"--local {input.local}" if hasattr(input, "local") else ""
-        ),
+        local=optional_input_flag("local", "--local"),
     shell:
         "python -m mvprepro download-dataset --spec {params.spec:q} {params.local} "
         "--out {output} > {log} 2>&1"
@@ -36,9 +34,7 @@ rule download_backbone:
         "../../envs/train.yaml"
     params:
         spec=spec("download_backbone"),
-        local=lambda w, input: (
-            f"--local {input.local}" if hasattr(input, "local") else ""
-        ),
+        local=optional_input_flag("local", "--local"),
     shell:
         "python -m mvprepro download-backbone --spec {params.spec:q} {params.local} "
         "--corpus {input.corpus} --out {output} > {log} 2>&1"

@@ -31,9 +31,7 @@ rule compare:
         "../../envs/aggregate.yaml"
     params:
         spec=lambda w: json.dumps(PLAN.compare(COMPARISONS, REPORT["published"])),
-        published=lambda w, input: (
-            f"--published {input.published}" if hasattr(input, "published") else ""
-        ),
+        published=optional_input_flag("published", "--published"),
     shell:
         "python -m mvprepro compare --spec {params.spec:q} --runs {input.runs} {params.published} "
         "--comparisons-csv {output.comparisons_csv} --comparisons-md {output.comparisons_md} "

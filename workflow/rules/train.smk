@@ -40,11 +40,7 @@ rule train:
         runtime=lambda w, attempt: attempt * resources_for("train", "runtime"),
     params:
         spec=spec("train"),
-        prompt_check=lambda w, input: (
-            f"--prompt-check {input.prompt_check}"
-            if hasattr(input, "prompt_check")
-            else ""
-        ),
+        prompt_check=optional_input_flag("prompt_check", "--prompt-check"),
     shell:
         "python -m mvprepro train --spec {params.spec:q} --tokenized {input.tokenized} "
         "--backbone {input.backbone} {params.prompt_check} --model-out {output.model} "

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fileio import write_json_atomic
-from .prompts import PromptError, Reading, check_readable, encode_template, label_word_ids, reading_for
-from .templates import parse_template
+from .prompts import PromptError, Reading, encode_templates, label_word_ids, reading_for
 
 
 class PromptCheckError(ValueError):
@@ -26,11 +25,7 @@ class PromptCheckError(ValueError):
 def encoded_prompts(tokenizer: Any, method: dict[str, Any], backbone: str, reading: Reading) -> dict[str, Any]:
     """Template and label-word token ids of a prompt method on one tokenizer."""
     word_ids, word_classes = label_word_ids(tokenizer, method["verbalizer"], backbone, reading.label_word_space)
-    templates = []
-    for text in method["templates"]:
-        template = parse_template(text)
-        check_readable(template, reading, backbone)
-        templates.append(encode_template(tokenizer, template, reading.space_before_templates).ids)
+    templates = [t.ids for t in encode_templates(tokenizer, method["templates"], reading, backbone)]
     return {
         "templates": [list(map(int, ids)) for ids in templates],
         "template_tokens": [tokenizer.convert_ids_to_tokens(list(ids)) for ids in templates],

@@ -178,11 +178,8 @@ class PromptClassifier(MethodModel):
         super().__init__(hf_model, tokenizer, spec)
         self.causal = not is_masked_lm(hf_model.config)
         reading = prompts.reading_for(spec["kind"], hf_model.config.model_type, self.causal)
-        templates = [prompts.parse_template(t) for t in spec["templates"]]
-        for template in templates:
-            prompts.check_readable(template, reading, spec["backbone"])
-        self.templates = [prompts.encode_template(tokenizer, t, reading.space_before_templates) for t in templates]
-        if spec["kind"] == "mvp" and not templates:
+        self.templates = prompts.encode_templates(tokenizer, spec["templates"], reading, spec["backbone"])
+        if spec["kind"] == "mvp" and not self.templates:
             raise prompts.PromptError(f"method {spec.get('name')!r}: MVP needs at least one template")
         if spec["kind"] == "clsprompt":
             if self.templates or self.specials[0] == 0:

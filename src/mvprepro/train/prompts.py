@@ -84,6 +84,19 @@ def encode_template(tokenizer: PreTrainedTokenizerBase, template: Template, spac
     return EncodedTemplate(tuple(ids), positions[0], template.placement)
 
 
+def encode_templates(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], reading: Reading, backbone: str = "backbone"
+) -> list[EncodedTemplate]:
+    """A method's templates, parsed, checked readable on the backbone and encoded: the one
+    path both the ``check_prompts`` job and the model take."""
+    encoded = []
+    for text in texts:
+        template = parse_template(text)
+        check_readable(template, reading, backbone)
+        encoded.append(encode_template(tokenizer, template, reading.space_before_templates))
+    return encoded
+
+
 def label_word_ids(
     tokenizer: PreTrainedTokenizerBase,
     verbalizer: Sequence[Sequence[str]],
