@@ -12,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from mvprepro import config as cfg
+from mvprepro.data.tasks import PRESETS
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -31,7 +32,18 @@ def demo(monkeypatch) -> dict:
     return _load("config/demo.yaml")
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/demo.yaml", "config/ablations.yaml", "config/backbones.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "config.yaml",
+        "config/demo.yaml",
+        "config/ablations.yaml",
+        "config/backbones.yaml",
+        "config/own_dataset.yaml",
+        "config/ood.yaml",
+        "config/ag_news_inline.yaml",
+    ],
+)
 def test_shipped_configs_are_valid(name, monkeypatch):
     monkeypatch.chdir(REPO)
     cfg.check(_load(name))
@@ -103,7 +115,6 @@ def test_paper_grid(monkeypatch):
     "mutate,message",
     [
         (lambda c: c["methods"]["mvp"].update(kind="svm"), "kind"),
-        (lambda c: c["datasets"]["sst2"].update(task="mnli"), "task"),
         (lambda c: c["datasets"]["sst2"]["source"].update(path="x"), "oneOf|valid under each of"),
         (lambda c: c.update(seeds=[]), "seeds|non-empty|should be non-empty|too short"),
         (lambda c: c["attacks"]["textfooler"].update(recipe="pwwws"), "recipe|pwwws"),
@@ -259,9 +270,11 @@ def test_specs_hold_settings_not_paths(demo):
     assert {k: v for k, v in evaluate.items() if k != "provenance"} == {"batch_size": 32, "device": "cpu", "precision": "fp32"}
     assert not any(isinstance(v, str) and "/" in v for spec in (train, evaluate) for v in spec.values())
     attack = plan.attack("sst2", "tiny-roberta", "mvp", 1, "textfooler", 0)
-    assert {k: attack[k] for k in ("attack_name", "task", "shard", "shards", "device")} == {
-        "attack_name": "textfooler", "task": "sst2", "shard": 0, "shards": 1, "device": "cpu"
+    assert {k: attack[k] for k in ("attack_name", "shard", "shards", "device")} == {
+        "attack_name": "textfooler", "shard": 0, "shards": 1, "device": "cpu"
     }
+    # The task travels as its definition, so editing it (an inline task) reruns its jobs.
+    assert attack["task"] == PRESETS["sst2"].to_spec()
     assert attack["attack"] == demo["attacks"]["textfooler"]
     # Specs travel to the CLI as JSON (--spec) and come back unchanged.
     for spec in (train, evaluate, attack, plan.prepare("sst2"), plan.check_prompts("sst2", "tiny-roberta", "mvp"),

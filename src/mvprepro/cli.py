@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     stage("attack", "attack one shard of the test examples", "model", "data", "manifest", "out", "constraints-out")
     stage("merge-attack", "merge attack shards into metrics", "summary-out", "records-out", many=("shards", "constraints"))
     stage("costs", "per-job wall time and memory from benchmark files", "out", many=("benchmarks",))
-    stage("aggregate", "build the results tables", "csv", "md", "tex", "html", "runs", many=("clean", "attacks"))
+    stage("aggregate", "build the results tables", "csv", "md", "tex", "html", "runs", many=("clean", "attacks", "ood-clean", "ood-attacks"))
     stage(
         "compare",
         "paired comparisons between methods, and ours beside published numbers",
@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         optional=("published",),
     )
     stage("plot", "accuracy and attack-success figures (PNG)", "runs", "accuracy", "success")
+    stage("ood", "in- vs out-of-distribution accuracy: effective robustness (CSV, PNG)", "runs", "figure", "table")
     stage("curves", "training curves of one dataset's runs (PNG)", "out", many=("metrics",))
     stage("examples", "successful adversarial examples of one dataset (HTML)", "out", many=("records",))
     return p
@@ -160,12 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     elif cmd == "aggregate":
         from .aggregate.tables import aggregate
 
-        aggregate(spec, args.clean, args.attacks, {k: getattr(args, k) for k in ("csv", "md", "tex", "html", "runs")})
+        outputs = {k: getattr(args, k) for k in ("csv", "md", "tex", "html", "runs")}
+        aggregate(spec, args.clean, args.attacks, outputs, args.ood_clean, args.ood_attacks)
     elif cmd == "compare":
         from .report.compare import compare
 
         names = ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")
         compare(spec, args.runs, args.published, {k: getattr(args, k) for k in names})
+    elif cmd == "ood":
+        from .report.ood import ood_report
+
+        ood_report(spec, args.runs, args.figure, args.table)
     elif cmd == "plot":
         from .report.plots import plot
 

@@ -15,5 +15,6 @@ PROMPT_KINDS = ("mvp", "clsprompt")
 RECIPES = ("textfooler", "textbugger", "pwws", "deepwordbug", "bae")
 # Recipes built two ways: as the paper built them, or TextAttack's stock recipe.
 RECIPE_VARIANTS = {"textfooler": ("paper", "stock"), "textbugger": ("paper", "stock")}
-# datasets.<name>.task: one protocol each (mvprepro.data.tasks.TASKS).
+# datasets.<name>.task presets, the paper's protocols (mvprepro.data.tasks.PRESETS); any
+# other task is declared inline in the config.
 TASK_NAMES = ("sst2", "ag_news", "boolq")

@@ -5,6 +5,8 @@ rule aggregate:
     input:
         clean=run_files(PLAN.runs(), "clean.json"),
         attacks=run_files(PLAN.runs(), "attacks"),
+        ood_clean=run_files(PLAN.ood_runs(), "clean.json"),
+        ood_attacks=run_files(PLAN.ood_runs(), "attacks"),
     output:
         csv=ensure("results/tables/main.csv", non_empty=True),
         md=ensure("results/tables/main.md", non_empty=True),
@@ -24,7 +26,8 @@ rule aggregate:
         spec=spec("aggregate"),
     shell:
         "python -m mvprepro aggregate --spec {params.spec:q} --clean {input.clean} "
-        "--attacks {input.attacks} --csv {output.csv} --md {output.md} "
+        "--attacks {input.attacks} --ood-clean {input.ood_clean} "
+        "--ood-attacks {input.ood_attacks} --csv {output.csv} --md {output.md} "
         "--tex {output.tex} --html {output.html} --runs {output.runs} > {log} 2>&1"
 
 

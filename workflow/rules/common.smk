@@ -61,10 +61,14 @@ PLAN = cfg.Plan(config)
 DATASETS, BACKBONES, METHODS = PLAN.datasets, PLAN.backbones, PLAN.methods
 SEEDS, ATTACKS = PLAN.seeds, PLAN.attacks
 RUN = "results/runs/{dataset}/{backbone}/{method}/seed-{seed}"
+# A run's evaluation on another dataset (datasets.<name>.evaluate_on).
+OOD = f"{RUN}/ood/{{target}}"
+ALL_DATASETS = "|".join(map(re.escape, PLAN.all_datasets))
 
 
 wildcard_constraints:
-    dataset="|".join(map(re.escape, DATASETS)),
+    dataset=ALL_DATASETS,
+    target=ALL_DATASETS,
     backbone="|".join(map(re.escape, BACKBONES)),
     method="|".join(map(re.escape, METHODS)),
     attack="|".join(map(re.escape, ATTACKS)) if ATTACKS else "(?!)",
@@ -152,10 +156,13 @@ def prompt_check(wildcards):
 
 
 def shard_files(suffix):
+    """The shard files of one attack of a run (or of a run's evaluate_on target)."""
+
     def files(wildcards):
         n = PLAN.shards(wildcards.attack)
+        root = OOD if "target" in wildcards.keys() else RUN
         return [
-            f"{RUN}/attacks/{{attack}}/shard-{i}{suffix}".format(**wildcards)
+            f"{root}/attacks/{{attack}}/shard-{i}{suffix}".format(**wildcards)
             for i in range(n)
         ]
 
@@ -163,10 +170,11 @@ def shard_files(suffix):
 
 
 def run_files(runs, *names):
-    """Files of the given runs, in the order of the spec's `runs` (and attacks)."""
+    """Files of the given runs, in the order of the spec's `runs` (and attacks); a run
+    with a `target` names its files on that evaluate_on dataset."""
     files = []
     for run in runs:
-        path = RUN.format(**run)
+        path = (OOD if "target" in run else RUN).format(**run)
         for name in names:
             if name == "attacks":
                 files += [f"{path}/attacks/{a}.json" for a in ATTACKS]
@@ -183,6 +191,10 @@ def benchmark_files(wildcards):
         path = "{dataset}/{backbone}/{method}/seed-{seed}".format(**job)
         if job["rule"] == "train":
             files.append(f"results/benchmarks/train/{path}.tsv")
+        elif job["rule"] == "attack_ood":
+            files.append(
+                f"results/benchmarks/attack_ood/{path}/{job['target']}/{job['attack']}-{job['shard']}.tsv"
+            )
         else:
             files.append(
                 f"results/benchmarks/attack/{path}/{job['attack']}-{job['shard']}.tsv"
@@ -215,4 +227,12 @@ FIGURES = [
     "results/plots/attack_success.png",
     *[f"results/plots/curves/{d}.png" for d in DATASETS],
     *[f"results/examples/{d}.html" for d in DATASETS],
+    *(
+        [
+            "results/plots/effective_robustness.png",
+            "results/tables/effective_robustness.csv",
+        ]
+        if PLAN.ood_runs()
+        else []
+    ),
 ]

@@ -67,6 +67,28 @@ rule plots:
         "--accuracy {output.accuracy} --success {output.success} > {log} 2>&1"
 
 
+rule effective_robustness:
+    input:
+        runs="results/tables/runs.csv",
+    output:
+        figure=report(
+            "results/plots/effective_robustness.png",
+            caption="../report/effective_robustness.rst",
+            category="2. Plots",
+            labels={"figure": "in- vs out-of-distribution accuracy"},
+        ),
+        table="results/tables/effective_robustness.csv",
+    log:
+        "logs/effective_robustness.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=spec("effective_robustness"),
+    shell:
+        "python -m mvprepro ood --spec {params.spec:q} --runs {input.runs} "
+        "--figure {output.figure} --table {output.table} > {log} 2>&1"
+
+
 rule training_curves:
     input:
         metrics=lambda w: run_files(PLAN.dataset_runs(w.dataset), "metrics.json"),

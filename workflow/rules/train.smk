@@ -67,3 +67,27 @@ rule evaluate:
     shell:
         "python -m mvprepro evaluate --spec {params.spec:q} --model {input.model} "
         "--tokenized {input.tokenized} --out {output} > {log} 2>&1"
+
+
+# The same evaluation on the test split of another dataset (datasets.<name>.evaluate_on),
+# with the target's classes mapped to the model's.
+rule evaluate_ood:
+    input:
+        model=f"{RUN}/model",
+        tokenized="results/tokenized/{target}/{backbone}",
+    output:
+        ensure(f"{OOD}/clean.json", non_empty=True),
+    log:
+        "logs/evaluate_ood/{dataset}/{backbone}/{method}/seed-{seed}/{target}.log",
+    conda:
+        "../../envs/train.yaml"
+    threads: lambda w: resources_for("evaluate", "threads")
+    resources:
+        gpu=lambda w: resources_for("evaluate", "gpu"),
+        mem_mb=lambda w: resources_for("evaluate", "mem_mb"),
+        runtime=lambda w, attempt: attempt * resources_for("evaluate", "runtime"),
+    params:
+        spec=spec("evaluate"),
+    shell:
+        "python -m mvprepro evaluate --spec {params.spec:q} --model {input.model} "
+        "--tokenized {input.tokenized} --out {output} > {log} 2>&1"

@@ -1,8 +1,11 @@
 """Summarise every run into the paper's table: mean ± std over seeds per dataset x method.
 
-``runs.csv`` keeps every run's raw numbers (long format: one row per run, metric and attack),
-``main.csv`` the summary with one column per statistic, ``main.md``/``main.tex`` the
-human-readable tables and ``main.html`` the same for the HTML report. The standard deviation
+``runs.csv`` keeps every run's raw numbers (long format: one row per run, metric and attack;
+``evaluated_on`` names the dataset whose test split it was measured on, the run's own or an
+``evaluate_on`` target), ``main.csv`` the summary with one column per statistic,
+``main.md``/``main.tex`` the human-readable tables and ``main.html`` the same for the HTML
+report. Out-of-distribution results become columns of their own (``ood_<target>_...``),
+beside the in-distribution ones of the same row. The standard deviation
 is the sample standard deviation (ddof=1) over seeds; it is empty with a single seed. The
 best robust accuracy per dataset and backbone is marked (bold), ties included, because that
 is the comparison the paper's table is read for.
@@ -41,11 +44,28 @@ def attach_files(
     return out
 
 
+def read_runs(path: str | Path) -> pd.DataFrame:
+    """``runs.csv`` as written by :func:`aggregate`: every run on every dataset it was measured on."""
+    long = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    long["attack"] = long["attack"].fillna("")
+    return long
+
+
+def in_distribution(long: pd.DataFrame) -> pd.DataFrame:
+    """The rows measured on each run's own dataset (what the paper's table reports); a
+    table without ``evaluated_on`` (written before evaluate_on existed) has no others."""
+    if "evaluated_on" not in long.columns:
+        return long
+    return long[long["evaluated_on"] == long["dataset"]].reset_index(drop=True)
+
+
 def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
-    """Every run's numbers in long format, read from its clean.json and attack summaries."""
+    """Every run's numbers in long format, read from its clean.json and attack summaries
+    (a run with a ``target`` was measured on that evaluate_on dataset)."""
     rows = []
     for run in runs:
         key = {k: run[k] for k in ("dataset", "backbone", "method", "seed")}
+        key["evaluated_on"] = run.get("target", run["dataset"])
         clean = read_json(run["clean"])
         rows.append({**key, "metric": "clean_accuracy", "attack": "", "value": clean["accuracy"], "num_examples": clean["num_examples"]})
         for attack, path in sorted(run["attacks"].items()):
@@ -64,8 +84,31 @@ def _ordered(table: pd.DataFrame, dataset_order: list[str], method_order: list[s
     return table.sort_values(["_d", "backbone", "_m"], kind="stable").drop(columns=["_d", "_m"]).reset_index(drop=True)
 
 
-def summarise(long: pd.DataFrame, dataset_order: list[str], method_order: list[str], attack_order: list[str]) -> pd.DataFrame:
-    """One row per dataset x backbone x method; ``<attack>_best`` marks the best robust mean."""
+def _ood_columns(row: dict[str, Any], group: pd.DataFrame, targets: list[str], attack_order: list[str]) -> None:
+    """``ood_<target>_clean_mean`` (and ``_std``), ``ood_<target>_<attack>_robust_mean`` ..."""
+    for target in targets:
+        on = group[group.evaluated_on == target]
+        clean = on[on.metric == "clean_accuracy"]["value"]
+        row[f"ood_{target}_clean_mean"], row[f"ood_{target}_clean_std"] = clean.mean(), clean.std(ddof=1)
+        for attack in attack_order:
+            robust = on[(on.metric == "robust_accuracy") & (on.attack == attack)]["value"]
+            row[f"ood_{target}_{attack}_robust_mean"] = robust.mean()
+            row[f"ood_{target}_{attack}_robust_std"] = robust.std(ddof=1)
+
+
+def summarise(
+    long: pd.DataFrame,
+    dataset_order: list[str],
+    method_order: list[str],
+    attack_order: list[str],
+    targets: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """One row per dataset x backbone x method; ``<attack>_best`` marks the best robust mean.
+
+    ``targets`` (dataset -> its evaluate_on datasets) adds out-of-distribution columns.
+    """
+    targets = targets or {}
+    everything, long = long, in_distribution(long)
     out = []
     for (dataset, backbone, method), group in long.groupby(["dataset", "backbone", "method"], sort=False):
         row: dict[str, Any] = {"dataset": dataset, "backbone": backbone, "method": method, "num_seeds": group["seed"].nunique()}
@@ -78,6 +121,9 @@ def summarise(long: pd.DataFrame, dataset_order: list[str], method_order: list[s
                 continue
             row[f"{attack}_robust_mean"], row[f"{attack}_robust_std"] = sel["value"].mean(), sel["value"].std(ddof=1)
             row[f"{attack}_num_examples"] = int(sel["num_examples"].max())
+        if targets.get(dataset):
+            mine = everything[(everything.dataset == dataset) & (everything.backbone == backbone) & (everything.method == method)]
+            _ood_columns(row, mine, targets[dataset], attack_order)
         out.append(row)
     table = _ordered(pd.DataFrame(out), dataset_order, method_order)
     for attack in attack_order:
@@ -100,26 +146,43 @@ def fmt(mean: float, std: float) -> str:
     return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
 
 
+def ood_targets(table: pd.DataFrame) -> list[str]:
+    """The evaluate_on datasets that have columns in the summary, in column order."""
+    return [c[len("ood_") : -len("_clean_mean")] for c in table.columns if c.startswith("ood_") and c.endswith("_clean_mean")]
+
+
 def _cells(table: pd.DataFrame, attacks: list[str]) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Header and (text, is_best) cells shared by the Markdown, LaTeX and HTML tables."""
+    targets = ood_targets(table)
     header = ["Dataset", "Backbone", "Method", "Seeds", "Clean acc."] + [f"Robust acc. ({a})" for a in attacks]
+    for target in targets:
+        header += [f"OOD {target}: clean"] + [f"OOD {target}: {a}" for a in attacks]
     rows = []
     for _, r in table.iterrows():
         cells = [(str(r["dataset"]), False), (str(r["backbone"]), False), (str(r["method"]), False)]
         cells += [(str(int(r["num_seeds"])), False), (fmt(r["clean_mean"], r["clean_std"]), False)]
         cells += [(fmt(r[f"{a}_robust_mean"], r[f"{a}_robust_std"]), bool(r[f"{a}_best"])) for a in attacks]
+        for t in targets:
+            cells.append((fmt(r[f"ood_{t}_clean_mean"], r[f"ood_{t}_clean_std"]), False))
+            cells += [(fmt(r[f"ood_{t}_{a}_robust_mean"], r[f"ood_{t}_{a}_robust_std"]), False) for a in attacks]
         rows.append(cells)
     return header, rows
 
 
 def note(table: pd.DataFrame, attacks: list[str]) -> str:
     examples = ", ".join(f"{a}: {int(table[f'{a}_num_examples'].max())}" for a in attacks)
+    ood = (
+        " OOD columns: the same models on the test split of another dataset (evaluate_on), "
+        "attacked alike; empty where a row's dataset does not list that target."
+        if ood_targets(table)
+        else ""
+    )
     return (
         "Accuracies in percent, mean ± sample standard deviation over seeds; the best robust "
         "accuracy per dataset and backbone in bold. Clean accuracy is on the whole test split "
         f"(up to {int(table['clean_num_examples'].max())} examples); robust accuracy on the first "
         f"attacked examples of the test split ({examples} examples), counting originally "
-        "misclassified examples as errors."
+        "misclassified examples as errors." + ood
     )
 
 
@@ -160,16 +223,26 @@ def html(table: pd.DataFrame, attack_order: list[str]) -> str:
     return html_document("Clean and robust accuracy", body)
 
 
-def aggregate(spec: dict[str, Any], clean: list[str], summaries: list[str], out: dict[str, str | Path]) -> None:
+def aggregate(
+    spec: dict[str, Any],
+    clean: list[str],
+    summaries: list[str],
+    out: dict[str, str | Path],
+    ood_clean: list[str] = (),  # type: ignore[assignment]
+    ood_summaries: list[str] = (),  # type: ignore[assignment]
+) -> None:
     """Write ``runs`` (long CSV), ``csv``, ``md``, ``tex`` and ``html`` tables.
 
     ``clean`` holds one clean.json per run of ``spec["runs"]``, ``summaries`` one attack
-    summary per run and attack, in that order.
+    summary per run and attack, in that order; ``ood_clean`` and ``ood_summaries`` the same
+    for ``spec["ood_runs"]`` (each run on each evaluate_on target of its dataset).
     """
     runs = attach_files(spec["runs"], spec["attacks"], "clean", clean)
     runs = attach_files(runs, spec["attacks"], "attacks", summaries, per_attack=True)
-    long = collect(runs)
-    table = summarise(long, spec["datasets"], spec["methods"], spec["attacks"])
+    ood = attach_files(spec.get("ood_runs", []), spec["attacks"], "clean", list(ood_clean))
+    ood = attach_files(ood, spec["attacks"], "attacks", list(ood_summaries), per_attack=True)
+    long = collect(runs + ood)
+    table = summarise(long, spec["datasets"], spec["methods"], spec["attacks"], spec.get("targets"))
     write_text_atomic(out["runs"], long.to_csv(index=False))
     write_text_atomic(out["csv"], table.to_csv(index=False, float_format="%.4f"))
     write_text_atomic(out["md"], markdown(table, spec["attacks"]))

@@ -118,7 +118,7 @@ def attack_shard(
 
     from ..data.tasks import get_task
     from ..train import models
-    from ..train.evaluate import device_for, use_precision
+    from ..train.evaluate import device_for, model_labels, use_precision
     from . import recipes
     from .wrapper import MethodModelWrapper
 
@@ -155,8 +155,9 @@ def attack_shard(
             text = OrderedDict((c, example[c]) for c in task.text_columns)
             _seed_all(base_seed + position)
             attack.clear_cache()
-            result = attack.attack(text if len(text) > 1 else text[task.text_columns[0]], int(example["label"]))
-            row = _record(position, example["label"], result)
+            label = model_labels(spec, [example["label"]])[0]
+            result = attack.attack(text if len(text) > 1 else text[task.text_columns[0]], label)
+            row = _record(position, label, result)
             fh.write(json.dumps(row, sort_keys=True) + "\n")
             fh.flush()
             done[position] = row

@@ -22,10 +22,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ..data.tasks import TASKS
 from ..digest import code_digest, digest_of, source_fingerprint
 from ..names import PROMPT_KINDS
-from .validate import prompts_for
+from .validate import evaluation_targets, prompts_for, task_of, trained_datasets
 
 # The module each rule's command runs; its import closure is the rule's code digest.
 STAGE_CODE = {
@@ -44,6 +43,7 @@ STAGE_CODE = {
     "compare": "mvprepro.report.compare",
     "plots": "mvprepro.report.plots",
     "training_curves": "mvprepro.report.plots",
+    "effective_robustness": "mvprepro.report.ood",
     "adversarial_examples": "mvprepro.report.examples",
 }
 
@@ -98,7 +98,9 @@ class Plan:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.datasets = list(config["datasets"])
+        # Datasets models train on; ``all_datasets`` adds the evaluate_only ones.
+        self.datasets = trained_datasets(config)
+        self.all_datasets = list(config["datasets"])
         self.backbones = list(config["backbones"])
         self.methods = list(config["methods"])
         self.seeds = [int(s) for s in config["seeds"]]
@@ -110,6 +112,25 @@ class Plan:
         if local is not None:
             provenance["local"] = local
         return {**settings, "provenance": digest_of(provenance)}
+
+    @lru_cache(maxsize=None)
+    def task(self, dataset: str) -> dict[str, Any]:
+        """A dataset's task definition (a preset's or its inline one), as jobs receive it."""
+        return task_of(self.config, dataset).to_spec()
+
+    @lru_cache(maxsize=None)
+    def _targets(self, dataset: str) -> dict[str, list[int] | None]:
+        return dict(evaluation_targets(self.config, dataset))
+
+    def targets(self, dataset: str) -> list[str]:
+        """The datasets every model trained on ``dataset`` is also evaluated on (evaluate_on)."""
+        return list(self._targets(dataset))
+
+    def _target_settings(self, dataset: str, target: str | None) -> dict[str, Any]:
+        """What an out-of-distribution job adds to its spec: the target and its class map."""
+        if target is None:
+            return {}
+        return {"target": target, "class_map": self._targets(dataset)[target]}
 
     def runs(self) -> list[dict[str, Any]]:
         """Every (dataset, backbone, method, seed) of the config, in table order."""
@@ -128,7 +149,9 @@ class Plan:
         return self.config["methods"][method]["kind"] in PROMPT_KINDS
 
     def backbone_corpus(self, backbone: str) -> list[str]:
-        """Datasets whose text a backbone builder trains its tokenizer on (none for hub/path)."""
+        """Datasets whose text a backbone builder trains its tokenizer on (none for hub/path):
+        by default the datasets models train on, so that adding an evaluate_only target
+        never rebuilds the backbone (its words are as new to it as to a pretrained one)."""
         source = self.config["backbones"][backbone]["source"]
         if "builder" not in source:
             return []
@@ -166,7 +189,9 @@ class Plan:
     @lru_cache(maxsize=None)
     def prepare(self, dataset: str) -> dict[str, Any]:
         ds = self.config["datasets"][dataset]
-        settings = {"dataset": dataset, "task": ds["task"], "protocol": ds["protocol"]}
+        settings = {"dataset": dataset, "task": self.task(dataset), "protocol": ds["protocol"]}
+        if ds["evaluate_only"]:
+            settings["evaluate_only"] = True  # the test split alone
         return self._spec("prepare", settings, self.download_dataset(dataset))
 
     @lru_cache(maxsize=None)
@@ -175,7 +200,7 @@ class Plan:
         settings = {
             "dataset": dataset,
             "backbone": backbone,
-            "task": self.config["datasets"][dataset]["task"],
+            "task": self.task(dataset),
             "max_length": t["max_length"],
             "prompt_reserve": t["prompt_reserve"],
         }
@@ -211,11 +236,11 @@ class Plan:
 
     @lru_cache(maxsize=None)
     def train(self, dataset: str, backbone: str, method: str, seed: int) -> dict[str, Any]:
-        task = self.config["datasets"][dataset]["task"]
+        task = self.task(dataset)
         settings = {
             "dataset": dataset,
             "task": task,
-            "num_labels": TASKS[task].num_labels,
+            "num_labels": len(task["label_names"]),
             "backbone": backbone,
             "method": self.method(dataset, backbone, method),
             "seed": int(seed),
@@ -227,19 +252,24 @@ class Plan:
         return self._spec("train", settings, upstream)
 
     @lru_cache(maxsize=None)
-    def evaluate(self, dataset: str, backbone: str, method: str, seed: int) -> dict[str, Any]:
+    def evaluate(self, dataset: str, backbone: str, method: str, seed: int, target: str | None = None) -> dict[str, Any]:
+        """Clean accuracy on the test split of ``dataset``, or of an evaluate_on ``target``."""
         t = self.config["training"]
         settings = {"batch_size": t["eval_batch_size"], "device": t["device"], "precision": t["precision"]}
-        upstream = [self.train(dataset, backbone, method, seed), self.tokenize(dataset, backbone)]
+        settings.update(self._target_settings(dataset, target))
+        upstream = [self.train(dataset, backbone, method, seed), self.tokenize(target or dataset, backbone)]
         return self._spec("evaluate", settings, upstream)
 
     # ------------------------------------------------------------------ attack
     @lru_cache(maxsize=None)
-    def attack(self, dataset: str, backbone: str, method: str, seed: int, attack: str, shard: int) -> dict[str, Any]:
+    def attack(
+        self, dataset: str, backbone: str, method: str, seed: int, attack: str, shard: int, target: str | None = None
+    ) -> dict[str, Any]:
         settings = {
             "attack_name": attack,
             "attack": self.config["attacks"][attack],
-            "task": self.config["datasets"][dataset]["task"],
+            "task": self.task(target or dataset),
+            **self._target_settings(dataset, target),
             "shard": int(shard),
             "shards": self.shards(attack),
             "device": self.config["training"]["device"],
@@ -247,29 +277,46 @@ class Plan:
         }
         upstream = [
             self.train(dataset, backbone, method, seed),
-            self.prepare(dataset),
+            self.prepare(target or dataset),
             self.download_attack_resources(),
         ]
         return self._spec("attack", settings, upstream)
 
     @lru_cache(maxsize=None)
-    def merge_attack(self, dataset: str, backbone: str, method: str, seed: int, attack: str) -> dict[str, Any]:
-        shards = [self.attack(dataset, backbone, method, seed, attack, i) for i in range(self.shards(attack))]
+    def merge_attack(
+        self, dataset: str, backbone: str, method: str, seed: int, attack: str, target: str | None = None
+    ) -> dict[str, Any]:
+        shards = [self.attack(dataset, backbone, method, seed, attack, i, target) for i in range(self.shards(attack))]
         return self._spec("merge_attack", {"attack_name": attack, "shards": self.shards(attack)}, shards)
 
     # ------------------------------------------------------------------ aggregate, report
-    def _results(self, runs: list[dict[str, Any]]) -> list[Any]:
+    def _results(self, runs: list[dict[str, Any]], ood: bool = False) -> list[Any]:
+        """The specs of each run's evaluation and attack summaries (with ``ood``, also those
+        on every evaluate_on target of the run's dataset)."""
         key = ("dataset", "backbone", "method", "seed")
-        return [
-            [self.evaluate(*(r[k] for k in key)), [self.merge_attack(*(r[k] for k in key), a) for a in self.attacks]]
-            for r in runs
-        ]
+        results = []
+        for r in runs:
+            run = tuple(r[k] for k in key)
+            for target in [None] + (self.targets(r["dataset"]) if ood else []):
+                results.append([self.evaluate(*run, target), [self.merge_attack(*run, a, target) for a in self.attacks]])
+        return results
+
+    def ood_runs(self) -> list[dict[str, Any]]:
+        """Every run with each evaluate_on target of its dataset, in table order."""
+        return [{**r, "target": t} for r in self.runs() for t in self.targets(r["dataset"])]
 
     @lru_cache(maxsize=None)
     def aggregate(self) -> dict[str, Any]:
         runs = self.runs()
-        settings = {"runs": runs, "datasets": self.datasets, "methods": self.methods, "attacks": self.attacks}
-        return self._spec("aggregate", settings, self._results(runs))
+        settings = {
+            "runs": runs,
+            "ood_runs": self.ood_runs(),
+            "datasets": self.datasets,
+            "targets": {d: self.targets(d) for d in self.datasets},
+            "methods": self.methods,
+            "attacks": self.attacks,
+        }
+        return self._spec("aggregate", settings, self._results(runs, ood=True))
 
     def benchmark_jobs(self) -> list[dict[str, Any]]:
         """Every train and attack job (rule and wildcards), in the order of their benchmark files."""
@@ -278,6 +325,12 @@ class Plan:
             jobs.append({"rule": "train", **run, "attack": "", "shard": ""})
             for attack in self.attacks:
                 jobs.extend({"rule": "attack", **run, "attack": attack, "shard": i} for i in range(self.shards(attack)))
+            for target in self.targets(run["dataset"]):
+                for attack in self.attacks:
+                    jobs.extend(
+                        {"rule": "attack_ood", **run, "attack": attack, "shard": i, "target": target}
+                        for i in range(self.shards(attack))
+                    )
         return jobs
 
     @lru_cache(maxsize=None)
@@ -285,7 +338,10 @@ class Plan:
         upstream = []
         for job in self.benchmark_jobs():
             key = (job["dataset"], job["backbone"], job["method"], job["seed"])
-            upstream.append(self.train(*key) if job["rule"] == "train" else self.attack(*key, job["attack"], job["shard"]))
+            if job["rule"] == "train":
+                upstream.append(self.train(*key))
+            else:
+                upstream.append(self.attack(*key, job["attack"], job["shard"], job.get("target")))
         return self._spec("costs", {"jobs": self.benchmark_jobs()}, upstream)
 
     @lru_cache(maxsize=None)
@@ -298,6 +354,16 @@ class Plan:
     def plots(self) -> dict[str, Any]:
         settings = {"datasets": self.datasets, "methods": self.methods, "attacks": self.attacks}
         return self._spec("plots", settings, self.aggregate())
+
+    @lru_cache(maxsize=None)
+    def effective_robustness(self) -> dict[str, Any]:
+        settings = {
+            "datasets": self.datasets,
+            "targets": {d: self.targets(d) for d in self.datasets},
+            "methods": self.methods,
+            "attacks": self.attacks,
+        }
+        return self._spec("effective_robustness", settings, self.aggregate())
 
     def dataset_runs(self, dataset: str) -> list[dict[str, Any]]:
         return [r for r in self.runs() if r["dataset"] == dataset]
@@ -313,7 +379,7 @@ class Plan:
         runs = self.dataset_runs(dataset)
         settings = {
             "dataset": dataset,
-            "task": self.config["datasets"][dataset]["task"],
+            "task": self.task(dataset),
             "methods": self.methods,
             "attacks": self.attacks,
             "per_method": self.config["report"]["examples_per_method"],

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..data.tasks import TASKS
+from ..data.tasks import PRESETS, Task, TaskError, from_config, label_key
 from ..names import METHOD_KINDS, PROMPT_KINDS, RECIPE_VARIANTS
 from ..train.templates import PromptError, parse_template
 
@@ -46,6 +46,11 @@ def prompts_file(config: dict[str, Any], dataset: str, method: str, backbone: st
         path = (entry.get("prompts") or {}).get(dataset)
         if path:
             return str(path)
+    if "prompts" not in config["datasets"][dataset]:
+        raise ConfigError(
+            f"datasets.{dataset}.prompts: prompt method {method!r} trains on {dataset}, which has no prompts "
+            "file; add one (templates and verbalizer, as in config/prompts/)"
+        )
     return str(config["datasets"][dataset]["prompts"])
 
 
@@ -98,17 +103,104 @@ def check_duplicate_keys(path: str | Path) -> None:
         raise ConfigError(f"{path}: names defined twice: {', '.join(loader.duplicates)}; rename one of each")
 
 
-def check(config: dict[str, Any]) -> None:
-    """Raise :class:`ConfigError` listing every semantic problem of a schema-valid config."""
+def task_of(config: dict[str, Any], dataset: str) -> Task:
+    """The task of a dataset of a checked config (a preset or its inline declaration)."""
+    return from_config(dataset, config["datasets"][dataset]["task"])
+
+
+def trained_datasets(config: dict[str, Any]) -> list[str]:
+    """Datasets models are trained on (all but the ``evaluate_only`` ones), in config order."""
+    return [d for d, ds in config["datasets"].items() if not ds.get("evaluate_only")]
+
+
+def evaluation_targets(config: dict[str, Any], dataset: str) -> list[tuple[str, list[int] | None]]:
+    """The ``evaluate_on`` datasets of ``dataset``, each with its class map.
+
+    The class map lists, per class id of the target, the class id of the trained model it
+    counts as (``None``: the same classes in the same order). Classes are matched by name
+    when both tasks name the same classes, else by ``label_map`` (target class name or id
+    -> this dataset's class name or id), which must then cover every target class.
+    """
+    source = task_of(config, dataset)
+    targets = []
+    for entry in config["datasets"][dataset].get("evaluate_on", []):
+        name, label_map = (entry, None) if isinstance(entry, str) else (entry["dataset"], entry.get("label_map"))
+        where = f"datasets.{dataset}.evaluate_on.{name}"
+        if name not in config["datasets"]:
+            raise ConfigError(f"{where}: {name!r} is not defined in datasets (an evaluate_only entry)")
+        if name == dataset:
+            raise ConfigError(f"{where}: a dataset is always evaluated on itself; list only other datasets")
+        target = task_of(config, name)
+        if len(target.text_columns) != len(source.text_columns):
+            raise ConfigError(
+                f"{where}: {name} has {len(target.text_columns)} text columns, {dataset} has "
+                f"{len(source.text_columns)}; a model reads the same number of columns it was trained on"
+            )
+        if label_map is None:
+            if target.label_names == source.label_names:
+                targets.append((name, None))
+                continue
+            if sorted(target.label_names) != sorted(source.label_names):
+                raise ConfigError(
+                    f"{where}: classes {list(target.label_names)} differ from {dataset}'s "
+                    f"{list(source.label_names)}; add a label_map ({name} class -> {dataset} class)"
+                )
+            label_map = {n: n for n in target.label_names}
+        targets.append((name, _class_map(label_map, target, source, where)))
+    return targets
+
+
+def _class_map(label_map: dict[Any, Any], target: Task, source: Task, where: str) -> list[int]:
+    """Per target class id, the model's class id, from a map of class names or ids."""
+
+    def class_id(value: Any, task: Task) -> int:
+        names = list(task.label_names)
+        value = label_key(value) if isinstance(value, bool) else value  # YAML reads `true:` as a bool
+        if isinstance(value, str) and value in names:
+            return names.index(value)
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, int) and 0 <= value < len(names):
+            return value
+        raise ConfigError(f"{where}.label_map: {value!r} is not a class of {task.name} (classes {names}, or ids 0..{len(names) - 1})")
+
+    mapping = {class_id(k, target): class_id(v, source) for k, v in label_map.items()}
+    missing = [target.label_names[i] for i in range(target.num_labels) if i not in mapping]
+    if missing:
+        raise ConfigError(f"{where}.label_map: no class of {source.name} given for {target.name}'s classes {missing}")
+    return [mapping[i] for i in range(target.num_labels)]
+
+
+def _dataset_errors(config: dict[str, Any]) -> list[str]:
+    """Problems of the datasets section: tasks, sources, evaluation targets, prompts."""
     errors: list[str] = []
+    tasks = {}
     for name, ds in config["datasets"].items():
-        task = TASKS.get(ds["task"])
-        if task is None:
-            errors.append(f"datasets.{name}.task: {ds['task']!r} is not one of {sorted(TASKS)}")
-            continue
+        try:
+            tasks[name] = task_of(config, name)
+        except TaskError as err:
+            errors.append(str(err))
         src = ds["source"]
         if "path" in src and not Path(src["path"]).exists():
             errors.append(f"datasets.{name}.source.path: {src['path']!r} does not exist")
+    if errors:
+        return errors
+    trained = trained_datasets(config)
+    if not trained:
+        errors.append("datasets: every dataset is evaluate_only; train on at least one")
+    targets = {t for d in trained for t in (e if isinstance(e, str) else e["dataset"] for e in config["datasets"][d].get("evaluate_on", []))}
+    for name, ds in config["datasets"].items():
+        if ds.get("evaluate_only") and name not in targets:
+            errors.append(f"datasets.{name}.evaluate_only: no trained dataset lists {name!r} in evaluate_on; add it there or remove the dataset")
+        if ds.get("evaluate_on") and ds.get("evaluate_only"):
+            errors.append(f"datasets.{name}.evaluate_on: an evaluate_only dataset trains no model to evaluate; remove the key")
+            continue
+        try:
+            evaluation_targets(config, name)
+        except ConfigError as err:
+            errors.append(str(err))
+    for name in trained:
+        task = tasks[name]
         for method, m in config["methods"].items():
             if m["kind"] not in PROMPT_KINDS:
                 continue
@@ -116,6 +208,12 @@ def check(config: dict[str, Any]) -> None:
                 own = name in (bb.get("prompts") or {})
                 where = f"methods.{method} on datasets.{name}" + (f" with backbones.{backbone}" if own else "")
                 errors += [e for e in _prompt_errors(config, task, name, method, backbone, where) if e not in errors]
+    return errors
+
+
+def check(config: dict[str, Any]) -> None:
+    """Raise :class:`ConfigError` listing every semantic problem of a schema-valid config."""
+    errors = _dataset_errors(config)
     for name, m in config["methods"].items():
         if m["kind"] not in METHOD_KINDS:
             errors.append(f"methods.{name}.kind: {m['kind']!r} is not one of {list(METHOD_KINDS)}")
@@ -127,6 +225,8 @@ def check(config: dict[str, Any]) -> None:
         for ds in b.get("prompts") or {}:
             if ds not in config["datasets"]:
                 errors.append(f"backbones.{name}.prompts: dataset {ds!r} is not defined in datasets")
+        if "rename" in b["source"]:
+            errors.append(f"backbones.{name}.source.rename: only dataset sources rename columns; remove the key")
         if "path" in b["source"] and not Path(b["source"]["path"]).exists():
             errors.append(f"backbones.{name}.source.path: {b['source']['path']!r} does not exist")
         for ds in b["source"].get("corpus_datasets", []):
@@ -143,11 +243,13 @@ def check(config: dict[str, Any]) -> None:
         if isinstance(share, dict):  # keyed by task, as the paper's limits are per task
             if "default" not in share:
                 errors.append(f"attacks.{name}.max_words_perturbed: add a 'default' entry (the share for every other task)")
+            inline = [d for d, ds in config["datasets"].items() if not isinstance(ds["task"], str)]
             for key in share:
-                if key != "default" and key not in TASKS:
+                if key != "default" and key not in PRESETS and key not in inline:
                     errors.append(
-                        f"attacks.{name}.max_words_perturbed: {key!r} is not a task (use one of "
-                        f"{sorted(TASKS)}, or 'default' for all others)"
+                        f"attacks.{name}.max_words_perturbed: {key!r} is not a task (use a preset of "
+                        f"{sorted(PRESETS)}, the name of a dataset with an inline task {inline}, "
+                        "or 'default' for all others)"
                     )
         if "variant" in a and a["recipe"] not in RECIPE_VARIANTS:
             errors.append(
@@ -178,7 +280,10 @@ def _prompt_errors(config: dict[str, Any], task: Any, dataset: str, method: str,
     if not p["templates"] and config["methods"][method]["kind"] == "mvp":
         errors.append(f"{where}: no templates")
     if len(p["verbalizer"]) != task.num_labels:
-        errors.append(f"{where}: the verbalizer has {len(p['verbalizer'])} classes but task {task.name} has {task.num_labels}")
+        errors.append(
+            f"{where}: the verbalizer has {len(p['verbalizer'])} classes but {task.where} has {task.num_labels} "
+            f"({', '.join(task.label_names)})"
+        )
     for cls, words in enumerate(p["verbalizer"]):
         if not words:
             errors.append(f"{where}: verbalizer class {cls} has no words")

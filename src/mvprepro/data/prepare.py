@@ -15,9 +15,9 @@ from .tasks import prepare_splits
 def prepare(raw_dir: str | Path, out_dir: str | Path, spec: dict[str, Any]) -> None:
     """Apply the task protocol (splits, lowercasing, canonical columns) and save the splits."""
     raw = load_from_disk(str(Path(raw_dir) / "data"))
-    splits = prepare_splits(spec["task"], raw, spec.get("protocol", {}))
+    splits = prepare_splits(spec["task"], raw, spec.get("protocol", {}), test_only=bool(spec.get("evaluate_only")))
     limit = spec.get("protocol", {}).get("max_train_examples")
-    if limit:
+    if limit and "train" in splits:
         splits["train"] = splits["train"].select(range(min(int(limit), len(splits["train"]))))
     with atomic_directory(out_dir) as tmp:
         splits.save_to_disk(str(tmp / "data"))

@@ -14,7 +14,14 @@ from datasets import DatasetDict, load_dataset, load_from_disk
 
 from ..fileio import atomic_directory, write_json_atomic
 
-LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+# File suffix -> (datasets' loader, its options); a folder holds one format.
+LOCAL_FORMATS = {
+    ".jsonl": ("json", {}),
+    ".json": ("json", {}),
+    ".csv": ("csv", {}),
+    ".tsv": ("csv", {"delimiter": "\t"}),
+    ".parquet": ("parquet", {}),
+}
 
 
 class SourceError(ValueError):
@@ -32,24 +39,39 @@ def _source_kind(source: dict[str, Any], local: str | Path | None, what: str) ->
 
 
 def load_local_dataset(path: Path) -> DatasetDict:
-    """Read a ``save_to_disk`` DatasetDict or a folder of ``<split>.{jsonl,csv,parquet}`` files."""
+    """Read a ``save_to_disk`` DatasetDict or a folder of ``<split>.<format>`` files
+    (jsonl, json, csv, tsv, parquet; the file name without suffix is the split name)."""
     if not path.exists():
         raise SourceError(f"local dataset path {str(path)!r} does not exist")
     if (path / "dataset_dict.json").exists():
         return load_from_disk(str(path))
     files: dict[str, str] = {}
-    fmt = None
+    suffix = None
     for file in sorted(path.iterdir()):
         if file.suffix in LOCAL_FORMATS:
-            if fmt not in (None, LOCAL_FORMATS[file.suffix]):
-                raise SourceError(f"{path}: mixes file formats; use one of {sorted(LOCAL_FORMATS)}")
-            fmt = LOCAL_FORMATS[file.suffix]
+            if suffix not in (None, file.suffix):
+                raise SourceError(f"{path}: mixes {suffix} and {file.suffix} files; use one format for every split")
+            suffix = file.suffix
             files[file.stem] = str(file)
-    if not files or fmt is None:
+    if not files or suffix is None:
         raise SourceError(
-            f"{path}: expected a saved DatasetDict or files named <split>.jsonl/.csv/.parquet"
+            f"{path}: expected a saved DatasetDict or files named <split>.<format> "
+            f"(formats: {', '.join(s[1:] for s in LOCAL_FORMATS)})"
         )
-    return load_dataset(fmt, data_files=files)
+    loader, options = LOCAL_FORMATS[suffix]
+    return load_dataset(loader, data_files=files, **options)
+
+
+def rename_columns(raw: DatasetDict, rename: dict[str, str], name: str) -> DatasetDict:
+    """Apply ``source.rename`` (source column -> new name) to every split that has the column."""
+    if not rename:
+        return raw
+    found = {old for split in raw.values() for old in rename if old in split.column_names}
+    missing = sorted(set(rename) - found)
+    if missing:
+        columns = sorted({c for split in raw.values() for c in split.column_names})
+        raise SourceError(f"datasets.{name}.source.rename: no split has columns {missing} (columns: {columns})")
+    return DatasetDict({k: v.rename_columns({o: n for o, n in rename.items() if o in v.column_names}) for k, v in raw.items()})
 
 
 def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local: str | Path | None = None) -> None:
@@ -63,6 +85,7 @@ def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local:
         from . import builders
 
         raw = builders.build_dataset(source["builder"], **source.get("options", {}))
+    raw = rename_columns(raw, source.get("rename", {}), name)
     with atomic_directory(out_dir) as tmp:
         raw.save_to_disk(str(tmp / "data"))
         record = {"name": name, "source": source, "local": str(local) if local else None}

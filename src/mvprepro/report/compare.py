@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.formats import Cell, html_document, html_table, markdown_table
-from ..aggregate.tables import fmt
+from ..aggregate.tables import fmt, in_distribution, read_runs
 from ..fileio import write_text_atomic
 
 # The paper's headline claims: MVP vs MLP-FT, MVP vs adversarially trained MLP-FT, MVP+adv vs
@@ -262,8 +262,7 @@ PUBLISHED_NOTE = (
 def compare(spec: dict[str, Any], runs_csv: str | Path, published_csv: str | Path | None, out: dict[str, str | Path]) -> None:
     """Write the comparisons (csv, md, html) and ours-vs-published (csv, md, html) tables;
     ``published_csv`` is the published-numbers file (``report.published``), if any."""
-    long = pd.read_csv(runs_csv, keep_default_na=False, na_values=[""])
-    long["attack"] = long["attack"].fillna("")
+    long = in_distribution(read_runs(runs_csv))
     pairs = [tuple(p) for p in spec["comparisons"]]
     diffs = paired_differences(long, pairs, spec["datasets"], spec["attacks"])
     write_text_atomic(out["comparisons_csv"], diffs.to_csv(index=False, float_format="%.4f"))

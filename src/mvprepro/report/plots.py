@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..aggregate.tables import attach_files
+from ..aggregate.tables import attach_files, in_distribution, read_runs
 from ..fileio import read_json, write_bytes_atomic
 
 MARKERS = "osD^v<>P*X"
@@ -148,7 +148,6 @@ def curves_plot(spec: dict[str, Any], metrics: list[str], path: str | Path) -> N
 
 
 def plot(spec: dict[str, Any], runs_csv: str | Path, out: dict[str, str | Path]) -> None:
-    long = pd.read_csv(runs_csv, keep_default_na=False, na_values=[""])
-    long["attack"] = long["attack"].fillna("")
+    long = in_distribution(read_runs(runs_csv))
     accuracy_plot(long, spec["datasets"], spec["methods"], spec["attacks"], out["accuracy"])
     success_plot(long, spec["datasets"], spec["methods"], spec["attacks"], out["success"])

@@ -61,8 +61,16 @@ def accuracy(model: models.MethodModel, ids: list[list[int]], labels: list[int],
     return 100.0 * correct / len(labels) if labels else float("nan")
 
 
+def model_labels(spec: dict[str, Any], labels: list[int]) -> list[int]:
+    """Gold labels as the model's class ids: an evaluate_on target's classes go through the
+    spec's ``class_map`` (target class id -> class id of the dataset the model trained on)."""
+    class_map = spec.get("class_map")
+    return [int(class_map[y]) for y in labels] if class_map else [int(y) for y in labels]
+
+
 def evaluate(spec: dict[str, Any], model_dir: str | Path, tokenized_dir: str | Path, output: str | Path) -> None:
-    """Clean accuracy of a trained model on the whole test split."""
+    """Clean accuracy of a trained model on the whole test split (of its own dataset, or of
+    an evaluate_on target tokenized for the same backbone)."""
     from datasets import load_from_disk
 
     device = device_for(spec["device"])
@@ -70,7 +78,7 @@ def evaluate(spec: dict[str, Any], model_dir: str | Path, tokenized_dir: str | P
     model = models.load(model_dir).to(device)
     test = load_from_disk(str(Path(tokenized_dir) / "data"))["test"]
     preds = predict(model, list(test["input_ids"]), int(spec["batch_size"]), desc="test", precision=spec["precision"])
-    labels = torch.tensor(list(test["label"]))
+    labels = torch.tensor(model_labels(spec, list(test["label"])))
     correct = int((preds == labels).sum())
     write_json_atomic(
         output,
