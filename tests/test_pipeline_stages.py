@@ -570,3 +570,16 @@ def test_local_dataset_source_comes_as_an_argument(tmp_path):
     with pytest.raises(SourceError, match="exactly one of 'hub', 'path' or 'builder'"):
         fetch_dataset({"path": str(folder)}, tmp_path / "z", "mine")  # the config's form never reaches the job
     assert not any((tmp_path / d).exists() for d in ("x", "y", "z"))
+
+
+def test_training_on_a_subset_of_the_split(stages, tmp_path):
+    """A train_sizes run trains on the nested, class-balanced subset and records its size;
+    a size the split cannot provide stops the job before it writes anything."""
+    from mvprepro.data.subsets import SizeError
+
+    spec = {**stages["sst2"]["spec"], "train_size": 16, "subset_seed": 0}
+    _train(stages, spec, tmp_path / "model", tmp_path / "metrics.json")
+    assert fileio.read_json(tmp_path / "metrics.json")["train_examples"] == 16
+    with pytest.raises(SizeError, match=r"datasets.sst2: train_sizes entry 5000 is larger than its training split"):
+        _train(stages, {**spec, "train_size": 5000}, tmp_path / "big", tmp_path / "big.json")
+    assert not (tmp_path / "big").exists() and not (tmp_path / "big.json").exists()

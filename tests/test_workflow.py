@@ -427,7 +427,8 @@ def test_interrupted_attack_rerun_leaves_no_stale_summary(demo_run, tmp_path, mo
     _start_and_kill(repo, path, lambda r: not (r / shard).exists(), sig=signal.SIGINT)
     assert not (repo / shard).exists()
     attacks = {(r, w) for r, w in _planned_jobs(repo, path) if r in ("attack", "merge_attack")}
-    killed = "dataset=sst2, backbone=tiny-roberta, method=mlp_ft, seed=0, attack=textbugger"
+    # {size} is empty without train_sizes (the run folder is then seed-N directly).
+    killed = "dataset=sst2, backbone=tiny-roberta, method=mlp_ft, size=, seed=0, attack=textbugger"
     assert ("attack", killed + ", shard=0") in attacks and ("merge_attack", killed) in attacks
     result = _snakemake(repo, "--cores", "2", "--configfile", path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
@@ -477,7 +478,7 @@ def test_interrupted_training_rerun_leaves_no_stale_result(demo_run, tmp_path, m
     # Snakemake deletes a job's old outputs when it starts it: kill the run right then.
     _start_and_kill(repo, path, lambda r: not (r / metrics).exists())
     jobs = _planned_jobs(repo, path)
-    assert ("train", "dataset=sst2, backbone=tiny-roberta, method=mvp, seed=0") in jobs
+    assert ("train", "dataset=sst2, backbone=tiny-roberta, method=mvp, size=, seed=0") in jobs
     assert all("method=mvp" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
     assert ("aggregate", "") in jobs
     result = _snakemake(repo, "--cores", "2", "--configfile", path)
@@ -639,7 +640,8 @@ def test_interrupted_ood_rerun_then_edited_again_leaves_no_stale_result(own_run,
     shard = "results/runs/reviews/tiny-roberta/mlp_ft/seed-0/ood/stars/attacks/textfooler/shard-0.jsonl"
     _start_and_kill(repo, path, lambda r: not (r / shard).exists(), sig=signal.SIGINT)
     jobs = _planned_jobs(repo, path)
-    assert ("attack_ood", "dataset=reviews, backbone=tiny-roberta, method=mlp_ft, seed=0, target=stars, attack=textfooler, shard=0") in jobs
+    killed = "dataset=reviews, backbone=tiny-roberta, method=mlp_ft, size=, seed=0, target=stars, attack=textfooler, shard=0"
+    assert ("attack_ood", killed) in jobs
     assert not {r for r, _ in jobs} & {"train", "evaluate", "attack"}
 
     def relabel_and_shrink(c):
@@ -653,3 +655,75 @@ def test_interrupted_ood_rerun_then_edited_again_leaves_no_stale_result(own_run,
     _assert_results_describe_config(repo, path, monkeypatch)
     runs = pd.read_csv(repo / "results" / "tables" / "runs.csv")
     assert set(runs[runs.metric == "robust_accuracy"].num_examples) == {10}
+
+
+# ---------------------------------------------------------------- sample efficiency
+
+
+def _small_sizes(c):
+    c["seeds"] = [0]
+    c["train_sizes"] = [8, 32, "full"]
+    c["attacks"]["textfooler"]["num_examples"] = 12
+
+
+@pytest.fixture(scope="module")
+def sizes_run(tmp_path_factory):
+    """config/sample_efficiency_demo.yaml, one seed and three sizes."""
+    repo = _checkout(tmp_path_factory.mktemp("sizes") / "repo")
+    path = _edited_config(repo, _small_sizes, "config/sample_efficiency_demo.yaml")
+    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return repo, path
+
+
+def test_training_set_sizes_run_end_to_end(sizes_run):
+    repo, path = sizes_run
+    runs = repo / "results" / "runs" / "sst2" / "tiny-roberta"
+    for method in ("mlp_ft", "mvp"):
+        examples = {z: json.loads((runs / method / f"size-{z}" / "seed-0" / "metrics.json").read_text())["train_examples"] for z in ("8", "32", "full")}
+        assert examples == {"8": 8, "32": 32, "full": 380}
+        assert not (runs / method / "seed-0").exists()  # every run lives under its size
+    table = pd.read_csv(repo / "results" / "tables" / "main.csv", dtype={"train_size": str})
+    assert list(zip(table.train_size, table.method)) == [(z, m) for z in ("8", "32", "full") for m in ("mlp_ft", "mvp")]
+    assert "| sst2 | 32 | tiny-roberta | mvp |" in (repo / "results" / "tables" / "main.md").read_text()
+    smallest = pd.read_csv(repo / "results" / "tables" / "sample_efficiency" / "sst2.csv")
+    assert set(smallest.method) == {"mlp_ft", "mvp"} and set(smallest.clean_accuracy_target) == {60, 70, 80, 90}
+    assert set(smallest.train_examples.dropna()) <= {8, 32, 380}
+    assert (repo / "results" / "plots" / "sample_efficiency" / "sst2.png").stat().st_size > 0
+    assert "(size 32)" in (repo / "results" / "tables" / "comparisons.md").read_text()
+    report = repo / "results" / "report.html"
+    assert _snakemake(repo, "--configfile", path, "--report", str(report)).returncode == 0
+    text = report.read_text(errors="replace")
+    assert "sample efficiency" in text and "smallest training set per accuracy" in text
+
+
+def test_adding_a_size_plans_only_that_sizes_jobs(sizes_run):
+    repo, _ = sizes_run
+
+    def more(c):
+        _small_sizes(c)
+        c["train_sizes"] = [8, 16, 32, "full"]
+
+    jobs = _planned_jobs(repo, _edited_config(repo, more, "config/sample_efficiency_demo.yaml"))
+    per_run = {(r, w) for r, w in jobs if r in RUN_RULES}
+    assert {r for r, _ in per_run} == {"train", "evaluate", "attack", "merge_attack"}
+    assert all("size=size-16/" in w for _, w in per_run), per_run
+    assert len([1 for r, _ in per_run if r == "train"]) == 2  # two methods, one seed
+    assert {r for r, _ in jobs} - set(RUN_RULES) == {
+        "aggregate", "costs", "compare", "plots", "training_curves", "adversarial_examples", "sample_efficiency", "all"
+    }
+
+
+def test_a_size_larger_than_the_split_stops_its_train_job(sizes_run, tmp_path):
+    repo = _copy_run(sizes_run[0], tmp_path / "repo")
+
+    def too_large(c):
+        _small_sizes(c)
+        c["train_sizes"] = [8, 5000]
+
+    path = _edited_config(repo, too_large, "config/sample_efficiency_demo.yaml")
+    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    assert result.returncode != 0
+    log = (repo / "logs" / "train" / "sst2" / "tiny-roberta" / "mvp" / "size-5000" / "seed-0.log").read_text()
+    assert "datasets.sst2: train_sizes entry 5000 is larger than its training split (380 examples)" in log
+    assert not (repo / "results" / "runs" / "sst2" / "tiny-roberta" / "mvp" / "size-5000").exists()

@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     stage("plot", "accuracy and attack-success figures (PNG)", "runs", "accuracy", "success")
     stage("ood", "in- vs out-of-distribution accuracy: effective robustness (CSV, PNG)", "runs", "figure", "table")
+    stage("efficiency", "accuracy against training-set size of one dataset (PNG, CSV, MD, HTML)", "runs", "figure", "csv", "md", "html", many=("metrics",))
     stage("curves", "training curves of one dataset's runs (PNG)", "out", many=("metrics",))
     stage("examples", "successful adversarial examples of one dataset (HTML)", "out", many=("records",))
     return p
@@ -172,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         from .report.ood import ood_report
 
         ood_report(spec, args.runs, args.figure, args.table)
+    elif cmd == "efficiency":
+        from .report.efficiency import sample_efficiency
+
+        outputs = {k: getattr(args, k) for k in ("figure", "csv", "md", "html")}
+        sample_efficiency(spec, args.runs, args.metrics, outputs)
     elif cmd == "plot":
         from .report.plots import plot
 

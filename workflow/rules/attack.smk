@@ -12,9 +12,9 @@ rule attack:
         ),
         constraints=f"{RUN}/attacks/{{attack}}/shard-{{shard}}.constraints.json",
     log:
-        "logs/attack/{dataset}/{backbone}/{method}/seed-{seed}/{attack}-{shard}.log",
+        f"logs/attack/{JOB}/{{attack}}-{{shard}}.log",
     benchmark:
-        "results/benchmarks/attack/{dataset}/{backbone}/{method}/seed-{seed}/{attack}-{shard}.tsv"
+        f"results/benchmarks/attack/{JOB}/{{attack}}-{{shard}}.tsv"
     conda:
         "../../envs/attack.yaml"
     threads: lambda w: resources_for("attack", "threads")
@@ -38,7 +38,7 @@ rule merge_attack:
         summary=ensure(f"{RUN}/attacks/{{attack}}.json", non_empty=True),
         records=ensure(f"{RUN}/attacks/{{attack}}.records.jsonl", non_empty=True),
     log:
-        "logs/merge_attack/{dataset}/{backbone}/{method}/seed-{seed}/{attack}.log",
+        f"logs/merge_attack/{JOB}/{{attack}}.log",
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -61,9 +61,9 @@ rule attack_ood:
         ),
         constraints=f"{OOD}/attacks/{{attack}}/shard-{{shard}}.constraints.json",
     log:
-        "logs/attack_ood/{dataset}/{backbone}/{method}/seed-{seed}/{target}/{attack}-{shard}.log",
+        f"logs/attack_ood/{JOB}/{{target}}/{{attack}}-{{shard}}.log",
     benchmark:
-        "results/benchmarks/attack_ood/{dataset}/{backbone}/{method}/seed-{seed}/{target}/{attack}-{shard}.tsv"
+        f"results/benchmarks/attack_ood/{JOB}/{{target}}/{{attack}}-{{shard}}.tsv"
     conda:
         "../../envs/attack.yaml"
     threads: lambda w: resources_for("attack", "threads")
@@ -87,7 +87,7 @@ rule merge_attack_ood:
         summary=ensure(f"{OOD}/attacks/{{attack}}.json", non_empty=True),
         records=ensure(f"{OOD}/attacks/{{attack}}.records.jsonl", non_empty=True),
     log:
-        "logs/merge_attack_ood/{dataset}/{backbone}/{method}/seed-{seed}/{target}/{attack}.log",
+        f"logs/merge_attack_ood/{JOB}/{{target}}/{{attack}}.log",
     conda:
         "../../envs/aggregate.yaml"
     params:

@@ -60,7 +60,10 @@ if gpu_slots():
 PLAN = cfg.Plan(config)
 DATASETS, BACKBONES, METHODS = PLAN.datasets, PLAN.backbones, PLAN.methods
 SEEDS, ATTACKS = PLAN.seeds, PLAN.attacks
-RUN = "results/runs/{dataset}/{backbone}/{method}/seed-{seed}"
+# One run's folder below results/runs/ (and logs/, results/benchmarks/). {size} is empty
+# without train_sizes, so such configs keep their paths; else it is "size-<size>/".
+JOB = "{dataset}/{backbone}/{method}/{size}seed-{seed}"
+RUN = f"results/runs/{JOB}"
 # A run's evaluation on another dataset (datasets.<name>.evaluate_on).
 OOD = f"{RUN}/ood/{{target}}"
 ALL_DATASETS = "|".join(map(re.escape, PLAN.all_datasets))
@@ -73,6 +76,7 @@ wildcard_constraints:
     method="|".join(map(re.escape, METHODS)),
     attack="|".join(map(re.escape, ATTACKS)) if ATTACKS else "(?!)",
     seed=r"\d+",
+    size=r"(|size-[^/]+/)",
     shard=r"\d+",
 
 
@@ -88,6 +92,10 @@ def spec(stage):
         for key in ("seed", "shard"):
             if key in keys:
                 keys[key] = int(keys[key])
+        if "size" in keys:  # "size-64/" -> "64"; a run without a size has none
+            size = keys.pop("size")
+            if size:
+                keys["size"] = size[len("size-") : -1]
         return json.dumps(getattr(PLAN, stage)(**keys), sort_keys=True)
 
     return params
@@ -169,12 +177,17 @@ def shard_files(suffix):
     return files
 
 
+def run_wildcards(run):
+    """A run of the Plan as the wildcards of its paths ({size} is a folder or empty)."""
+    return {**run, "size": f"size-{run['size']}/" if run.get("size") else ""}
+
+
 def run_files(runs, *names):
     """Files of the given runs, in the order of the spec's `runs` (and attacks); a run
     with a `target` names its files on that evaluate_on dataset."""
     files = []
     for run in runs:
-        path = (OOD if "target" in run else RUN).format(**run)
+        path = (OOD if "target" in run else RUN).format(**run_wildcards(run))
         for name in names:
             if name == "attacks":
                 files += [f"{path}/attacks/{a}.json" for a in ATTACKS]
@@ -188,7 +201,7 @@ def run_files(runs, *names):
 def benchmark_files(wildcards):
     files = []
     for job in PLAN.benchmark_jobs():
-        path = "{dataset}/{backbone}/{method}/seed-{seed}".format(**job)
+        path = JOB.format(**run_wildcards(job))
         if job["rule"] == "train":
             files.append(f"results/benchmarks/train/{path}.tsv")
         elif job["rule"] == "attack_ood":
@@ -235,4 +248,14 @@ FIGURES = [
         if PLAN.ood_runs()
         else []
     ),
+    *[
+        f"results/{kind}/sample_efficiency/{d}.{ext}"
+        for d in PLAN.sized_datasets()
+        for kind, ext in (
+            ("plots", "png"),
+            ("tables", "csv"),
+            ("tables", "md"),
+            ("tables", "html"),
+        )
+    ],
 ]

@@ -129,3 +129,38 @@ rule adversarial_examples:
     shell:
         "python -m mvprepro examples --spec {params.spec:q} --records {input.records} "
         "--out {output} > {log} 2>&1"
+
+
+# Clean and robust accuracy against training-set size (configs with train_sizes).
+rule sample_efficiency:
+    input:
+        runs="results/tables/runs.csv",
+        metrics=lambda w: run_files(PLAN.dataset_runs(w.dataset), "metrics.json"),
+    output:
+        figure=report(
+            "results/plots/sample_efficiency/{dataset}.png",
+            caption="../report/sample_efficiency.rst",
+            category="2. Plots",
+            labels={"figure": "sample efficiency", "dataset": "{dataset}"},
+        ),
+        csv="results/tables/sample_efficiency/{dataset}.csv",
+        md="results/tables/sample_efficiency/{dataset}.md",
+        html=report(
+            "results/tables/sample_efficiency/{dataset}.html",
+            caption="../report/sample_efficiency_table.rst",
+            category="1. Tables",
+            labels={
+                "table": "smallest training set per accuracy",
+                "dataset": "{dataset}",
+            },
+        ),
+    log:
+        "logs/sample_efficiency/{dataset}.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=spec("sample_efficiency"),
+    shell:
+        "python -m mvprepro efficiency --spec {params.spec:q} --runs {input.runs} "
+        "--metrics {input.metrics} --figure {output.figure} --csv {output.csv} "
+        "--md {output.md} --html {output.html} > {log} 2>&1"

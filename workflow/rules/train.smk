@@ -28,9 +28,9 @@ rule train:
         model=directory(f"{RUN}/model"),
         metrics=ensure(f"{RUN}/metrics.json", non_empty=True),
     log:
-        "logs/train/{dataset}/{backbone}/{method}/seed-{seed}.log",
+        f"logs/train/{JOB}.log",
     benchmark:
-        "results/benchmarks/train/{dataset}/{backbone}/{method}/seed-{seed}.tsv"
+        f"results/benchmarks/train/{JOB}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("train", "threads")
@@ -54,7 +54,7 @@ rule evaluate:
     output:
         ensure(f"{RUN}/clean.json", non_empty=True),
     log:
-        "logs/evaluate/{dataset}/{backbone}/{method}/seed-{seed}.log",
+        f"logs/evaluate/{JOB}.log",
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("evaluate", "threads")
@@ -78,7 +78,7 @@ rule evaluate_ood:
     output:
         ensure(f"{OOD}/clean.json", non_empty=True),
     log:
-        "logs/evaluate_ood/{dataset}/{backbone}/{method}/seed-{seed}/{target}.log",
+        f"logs/evaluate_ood/{JOB}/{{target}}.log",
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("evaluate", "threads")

@@ -46,9 +46,15 @@ def attach_files(
 
 def read_runs(path: str | Path) -> pd.DataFrame:
     """``runs.csv`` as written by :func:`aggregate`: every run on every dataset it was measured on."""
-    long = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    long = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"train_size": str})
     long["attack"] = long["attack"].fillna("")
     return long
+
+
+def group_keys(table: pd.DataFrame) -> list[str]:
+    """What one row of the summary is: a dataset (and training-set size, with train_sizes),
+    a backbone and a method."""
+    return ["dataset", "train_size", "backbone", "method"] if "train_size" in table.columns else ["dataset", "backbone", "method"]
 
 
 def in_distribution(long: pd.DataFrame) -> pd.DataFrame:
@@ -65,6 +71,8 @@ def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for run in runs:
         key = {k: run[k] for k in ("dataset", "backbone", "method", "seed")}
+        if "size" in run:
+            key["train_size"] = str(run["size"])
         key["evaluated_on"] = run.get("target", run["dataset"])
         clean = read_json(run["clean"])
         rows.append({**key, "metric": "clean_accuracy", "attack": "", "value": clean["accuracy"], "num_examples": clean["num_examples"]})
@@ -76,12 +84,18 @@ def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ordered(table: pd.DataFrame, dataset_order: list[str], method_order: list[str]) -> pd.DataFrame:
+def _ordered(
+    table: pd.DataFrame, dataset_order: list[str], method_order: list[str], size_order: dict[str, list[str]] | None = None
+) -> pd.DataFrame:
     table = table.assign(
         _d=table["dataset"].map({d: i for i, d in enumerate(dataset_order)}),
         _m=table["method"].map({m: i for i, m in enumerate(method_order)}),
     )
-    return table.sort_values(["_d", "backbone", "_m"], kind="stable").drop(columns=["_d", "_m"]).reset_index(drop=True)
+    keys = ["_d", "backbone", "_m"]
+    if "train_size" in table.columns:  # sizes in the configured order, within each dataset
+        table["_z"] = [(size_order or {}).get(d, []).index(z) if z in (size_order or {}).get(d, []) else 0 for d, z in zip(table.dataset, table.train_size)]
+        keys = ["_d", "_z", "backbone", "_m"]
+    return table.sort_values(keys, kind="stable").drop(columns=[k for k in keys if k.startswith("_")]).reset_index(drop=True)
 
 
 def _ood_columns(row: dict[str, Any], group: pd.DataFrame, targets: list[str], attack_order: list[str]) -> None:
@@ -102,16 +116,21 @@ def summarise(
     method_order: list[str],
     attack_order: list[str],
     targets: dict[str, list[str]] | None = None,
+    sizes: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
-    """One row per dataset x backbone x method; ``<attack>_best`` marks the best robust mean.
+    """One row per dataset (x training-set size) x backbone x method; ``<attack>_best``
+    marks the best robust mean among the methods of a dataset, size and backbone.
 
-    ``targets`` (dataset -> its evaluate_on datasets) adds out-of-distribution columns.
+    ``targets`` (dataset -> its evaluate_on datasets) adds out-of-distribution columns;
+    ``sizes`` (dataset -> its train_sizes labels) orders the sizes.
     """
     targets = targets or {}
     everything, long = long, in_distribution(long)
+    keys = group_keys(long)
     out = []
-    for (dataset, backbone, method), group in long.groupby(["dataset", "backbone", "method"], sort=False):
-        row: dict[str, Any] = {"dataset": dataset, "backbone": backbone, "method": method, "num_seeds": group["seed"].nunique()}
+    for values, group in long.groupby(keys, sort=False):
+        row: dict[str, Any] = {**dict(zip(keys, values)), "num_seeds": group["seed"].nunique()}
+        dataset = row["dataset"]
         clean = group[group.metric == "clean_accuracy"]
         row["clean_mean"], row["clean_std"] = clean["value"].mean(), clean["value"].std(ddof=1)
         row["clean_num_examples"] = int(clean["num_examples"].max())
@@ -122,14 +141,14 @@ def summarise(
             row[f"{attack}_robust_mean"], row[f"{attack}_robust_std"] = sel["value"].mean(), sel["value"].std(ddof=1)
             row[f"{attack}_num_examples"] = int(sel["num_examples"].max())
         if targets.get(dataset):
-            mine = everything[(everything.dataset == dataset) & (everything.backbone == backbone) & (everything.method == method)]
+            mine = everything[(everything[keys] == pd.Series(dict(zip(keys, values)))).all(axis=1)]
             _ood_columns(row, mine, targets[dataset], attack_order)
         out.append(row)
-    table = _ordered(pd.DataFrame(out), dataset_order, method_order)
+    table = _ordered(pd.DataFrame(out), dataset_order, method_order, sizes)
     for attack in attack_order:
         col = f"{attack}_robust_mean"
         if col in table.columns:
-            best = table.groupby(["dataset", "backbone"])[col].transform("max")
+            best = table.groupby([k for k in keys if k != "method"])[col].transform("max")
             # Rounded as displayed, so that two methods shown with the same number are both bold.
             table[f"{attack}_best"] = table[col].round(1) == best.round(1)
     return table
@@ -154,12 +173,15 @@ def ood_targets(table: pd.DataFrame) -> list[str]:
 def _cells(table: pd.DataFrame, attacks: list[str]) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Header and (text, is_best) cells shared by the Markdown, LaTeX and HTML tables."""
     targets = ood_targets(table)
-    header = ["Dataset", "Backbone", "Method", "Seeds", "Clean acc."] + [f"Robust acc. ({a})" for a in attacks]
+    sized = "train_size" in table.columns
+    header = ["Dataset"] + (["Train size"] if sized else []) + ["Backbone", "Method", "Seeds", "Clean acc."]
+    header += [f"Robust acc. ({a})" for a in attacks]
     for target in targets:
         header += [f"OOD {target}: clean"] + [f"OOD {target}: {a}" for a in attacks]
     rows = []
     for _, r in table.iterrows():
-        cells = [(str(r["dataset"]), False), (str(r["backbone"]), False), (str(r["method"]), False)]
+        cells = [(str(r["dataset"]), False)] + ([(str(r["train_size"]), False)] if sized else [])
+        cells += [(str(r["backbone"]), False), (str(r["method"]), False)]
         cells += [(str(int(r["num_seeds"])), False), (fmt(r["clean_mean"], r["clean_std"]), False)]
         cells += [(fmt(r[f"{a}_robust_mean"], r[f"{a}_robust_std"]), bool(r[f"{a}_best"])) for a in attacks]
         for t in targets:
@@ -169,8 +191,14 @@ def _cells(table: pd.DataFrame, attacks: list[str]) -> tuple[list[str], list[lis
     return header, rows
 
 
+def label_columns(table: pd.DataFrame) -> int:
+    """How many leading columns of the rendered table are labels (dataset, size, backbone, method)."""
+    return 4 if "train_size" in table.columns else 3
+
+
 def note(table: pd.DataFrame, attacks: list[str]) -> str:
     examples = ", ".join(f"{a}: {int(table[f'{a}_num_examples'].max())}" for a in attacks)
+    sized = ", training-set size" if "train_size" in table.columns else ""
     ood = (
         " OOD columns: the same models on the test split of another dataset (evaluate_on), "
         "attacked alike; empty where a row's dataset does not list that target."
@@ -179,7 +207,7 @@ def note(table: pd.DataFrame, attacks: list[str]) -> str:
     )
     return (
         "Accuracies in percent, mean ± sample standard deviation over seeds; the best robust "
-        "accuracy per dataset and backbone in bold. Clean accuracy is on the whole test split "
+        f"accuracy per dataset{sized} and backbone in bold. Clean accuracy is on the whole test split "
         f"(up to {int(table['clean_num_examples'].max())} examples); robust accuracy on the first "
         f"attacked examples of the test split ({examples} examples), counting originally "
         "misclassified examples as errors." + ood
@@ -196,10 +224,11 @@ def latex(table: pd.DataFrame, attack_order: list[str]) -> str:
     """A booktabs table body that ``\\input{main.tex}`` drops into a paper."""
     attacks = attacks_in(table, attack_order)
     header, rows = _cells(table, attacks)
+    labels = label_columns(table)
     lines = [
         "% " + note(table, attacks),
         "% Needs \\usepackage{booktabs}.",
-        "\\begin{tabular}{lll" + "r" * (len(header) - 3) + "}",
+        "\\begin{tabular}{" + "l" * labels + "r" * (len(header) - labels) + "}",
         "\\toprule",
         " & ".join(latex_escape(h) for h in header) + " \\\\",
         "\\midrule",
@@ -219,7 +248,7 @@ def latex(table: pd.DataFrame, attack_order: list[str]) -> str:
 def html(table: pd.DataFrame, attack_order: list[str]) -> str:
     attacks = attacks_in(table, attack_order)
     header, rows = _cells(table, attacks)
-    body = html_table(header, rows) + f"<p class='note'>{note(table, attacks)}</p>"
+    body = html_table(header, rows, label_columns(table)) + f"<p class='note'>{note(table, attacks)}</p>"
     return html_document("Clean and robust accuracy", body)
 
 
@@ -242,7 +271,7 @@ def aggregate(
     ood = attach_files(spec.get("ood_runs", []), spec["attacks"], "clean", list(ood_clean))
     ood = attach_files(ood, spec["attacks"], "attacks", list(ood_summaries), per_attack=True)
     long = collect(runs + ood)
-    table = summarise(long, spec["datasets"], spec["methods"], spec["attacks"], spec.get("targets"))
+    table = summarise(long, spec["datasets"], spec["methods"], spec["attacks"], spec.get("targets"), spec.get("sizes"))
     write_text_atomic(out["runs"], long.to_csv(index=False))
     write_text_atomic(out["csv"], table.to_csv(index=False, float_format="%.4f"))
     write_text_atomic(out["md"], markdown(table, spec["attacks"]))

@@ -22,6 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from ..data.subsets import parse_label, size_label
 from ..digest import code_digest, digest_of, source_fingerprint
 from ..names import PROMPT_KINDS
 from .validate import evaluation_targets, prompts_for, task_of, trained_datasets
@@ -45,7 +46,12 @@ STAGE_CODE = {
     "training_curves": "mvprepro.report.plots",
     "effective_robustness": "mvprepro.report.ood",
     "adversarial_examples": "mvprepro.report.examples",
+    "sample_efficiency": "mvprepro.report.efficiency",
 }
+
+# What names one run: a model trained on a dataset (of one training-set size, when the
+# config sets train_sizes) from a backbone, with a method and a seed.
+RUN_KEYS = ("dataset", "size", "backbone", "method", "seed")
 
 # Training settings a train job depends on (a method's ``training:`` overrides them).
 TRAINING_KEYS = (
@@ -132,15 +138,28 @@ class Plan:
             return {}
         return {"target": target, "class_map": self._targets(dataset)[target]}
 
+    def sizes(self, dataset: str) -> list[str | None]:
+        """A dataset's training-set sizes as labels (``64``, ``0.1``, ``full``), or ``[None]``
+        when the config sets no ``train_sizes``: then runs, paths and specs have no size."""
+        sizes = self.config["datasets"][dataset].get("train_sizes", self.config.get("train_sizes"))
+        return [size_label(z) for z in sizes] if sizes else [None]
+
     def runs(self) -> list[dict[str, Any]]:
-        """Every (dataset, backbone, method, seed) of the config, in table order."""
+        """Every (dataset, size, backbone, method, seed) of the config, in table order; a
+        run has a ``size`` only when its dataset has training-set sizes."""
         return [
-            {"dataset": d, "backbone": b, "method": m, "seed": s}
+            {"dataset": d, **({"size": z} if z is not None else {}), "backbone": b, "method": m, "seed": s}
             for d in self.datasets
+            for z in self.sizes(d)
             for b in self.backbones
             for m in self.methods
             for s in self.seeds
         ]
+
+    @staticmethod
+    def key(run: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments naming a run's jobs (its :data:`RUN_KEYS`)."""
+        return {k: run[k] for k in RUN_KEYS if k in run}
 
     def shards(self, attack: str) -> int:
         return int(self.config["attacks"][attack]["shards"])
@@ -235,7 +254,7 @@ class Plan:
         return training
 
     @lru_cache(maxsize=None)
-    def train(self, dataset: str, backbone: str, method: str, seed: int) -> dict[str, Any]:
+    def train(self, dataset: str, backbone: str, method: str, seed: int, size: str | None = None) -> dict[str, Any]:
         task = self.task(dataset)
         settings = {
             "dataset": dataset,
@@ -246,24 +265,37 @@ class Plan:
             "seed": int(seed),
             "training": self.training(method),
         }
+        if size is not None:  # a nested, class-balanced subset of the training split
+            settings["train_size"] = parse_label(size)
+            settings["subset_seed"] = int(self.config["datasets"][dataset]["protocol"]["split_seed"])
         upstream = [self.tokenize(dataset, backbone), self.download_backbone(backbone)]
         if self.uses_prompts(method):
             upstream.append(self.check_prompts(dataset, backbone, method))
         return self._spec("train", settings, upstream)
 
     @lru_cache(maxsize=None)
-    def evaluate(self, dataset: str, backbone: str, method: str, seed: int, target: str | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, dataset: str, backbone: str, method: str, seed: int, target: str | None = None, size: str | None = None
+    ) -> dict[str, Any]:
         """Clean accuracy on the test split of ``dataset``, or of an evaluate_on ``target``."""
         t = self.config["training"]
         settings = {"batch_size": t["eval_batch_size"], "device": t["device"], "precision": t["precision"]}
         settings.update(self._target_settings(dataset, target))
-        upstream = [self.train(dataset, backbone, method, seed), self.tokenize(target or dataset, backbone)]
+        upstream = [self.train(dataset, backbone, method, seed, size), self.tokenize(target or dataset, backbone)]
         return self._spec("evaluate", settings, upstream)
 
     # ------------------------------------------------------------------ attack
     @lru_cache(maxsize=None)
     def attack(
-        self, dataset: str, backbone: str, method: str, seed: int, attack: str, shard: int, target: str | None = None
+        self,
+        dataset: str,
+        backbone: str,
+        method: str,
+        seed: int,
+        attack: str,
+        shard: int,
+        target: str | None = None,
+        size: str | None = None,
     ) -> dict[str, Any]:
         settings = {
             "attack_name": attack,
@@ -276,7 +308,7 @@ class Plan:
             "precision": self.config["training"]["precision"],
         }
         upstream = [
-            self.train(dataset, backbone, method, seed),
+            self.train(dataset, backbone, method, seed, size),
             self.prepare(target or dataset),
             self.download_attack_resources(),
         ]
@@ -284,21 +316,21 @@ class Plan:
 
     @lru_cache(maxsize=None)
     def merge_attack(
-        self, dataset: str, backbone: str, method: str, seed: int, attack: str, target: str | None = None
+        self, dataset: str, backbone: str, method: str, seed: int, attack: str, target: str | None = None, size: str | None = None
     ) -> dict[str, Any]:
-        shards = [self.attack(dataset, backbone, method, seed, attack, i, target) for i in range(self.shards(attack))]
+        shards = [self.attack(dataset, backbone, method, seed, attack, i, target, size) for i in range(self.shards(attack))]
         return self._spec("merge_attack", {"attack_name": attack, "shards": self.shards(attack)}, shards)
 
     # ------------------------------------------------------------------ aggregate, report
     def _results(self, runs: list[dict[str, Any]], ood: bool = False) -> list[Any]:
         """The specs of each run's evaluation and attack summaries (with ``ood``, also those
         on every evaluate_on target of the run's dataset)."""
-        key = ("dataset", "backbone", "method", "seed")
         results = []
         for r in runs:
-            run = tuple(r[k] for k in key)
+            key = self.key(r)
             for target in [None] + (self.targets(r["dataset"]) if ood else []):
-                results.append([self.evaluate(*run, target), [self.merge_attack(*run, a, target) for a in self.attacks]])
+                evaluate = self.evaluate(**key, target=target)
+                results.append([evaluate, [self.merge_attack(**key, attack=a, target=target) for a in self.attacks]])
         return results
 
     def ood_runs(self) -> list[dict[str, Any]]:
@@ -316,7 +348,16 @@ class Plan:
             "methods": self.methods,
             "attacks": self.attacks,
         }
+        if self.has_sizes():
+            settings["sizes"] = {d: self.sizes(d) for d in self.datasets}
         return self._spec("aggregate", settings, self._results(runs, ood=True))
+
+    def has_sizes(self) -> bool:
+        return any(self.sizes(d) != [None] for d in self.datasets)
+
+    def sized_datasets(self) -> list[str]:
+        """Datasets with training-set sizes (each gets a sample-efficiency figure and table)."""
+        return [d for d in self.datasets if self.sizes(d) != [None]]
 
     def benchmark_jobs(self) -> list[dict[str, Any]]:
         """Every train and attack job (rule and wildcards), in the order of their benchmark files."""
@@ -337,11 +378,11 @@ class Plan:
     def costs(self) -> dict[str, Any]:
         upstream = []
         for job in self.benchmark_jobs():
-            key = (job["dataset"], job["backbone"], job["method"], job["seed"])
+            key = self.key(job)
             if job["rule"] == "train":
-                upstream.append(self.train(*key))
+                upstream.append(self.train(**key))
             else:
-                upstream.append(self.attack(*key, job["attack"], job["shard"], job.get("target")))
+                upstream.append(self.attack(**key, attack=job["attack"], shard=job["shard"], target=job.get("target")))
         return self._spec("costs", {"jobs": self.benchmark_jobs()}, upstream)
 
     @lru_cache(maxsize=None)
@@ -371,7 +412,7 @@ class Plan:
     @lru_cache(maxsize=None)
     def training_curves(self, dataset: str) -> dict[str, Any]:
         runs = self.dataset_runs(dataset)
-        upstream = [self.train(*(r[k] for k in ("dataset", "backbone", "method", "seed"))) for r in runs]
+        upstream = [self.train(**self.key(r)) for r in runs]
         return self._spec("training_curves", {"dataset": dataset, "methods": self.methods, "runs": runs}, upstream)
 
     @lru_cache(maxsize=None)
@@ -386,3 +427,17 @@ class Plan:
             "runs": runs,
         }
         return self._spec("adversarial_examples", settings, self._results(runs))
+
+    @lru_cache(maxsize=None)
+    def sample_efficiency(self, dataset: str) -> dict[str, Any]:
+        runs = self.dataset_runs(dataset)
+        settings = {
+            "dataset": dataset,
+            "sizes": self.sizes(dataset),
+            "methods": self.methods,
+            "attacks": self.attacks,
+            "accuracy_targets": self.config["report"]["sample_efficiency_targets"],
+            "runs": runs,
+        }
+        upstream = [self.aggregate(), [self.train(**self.key(r)) for r in runs]]
+        return self._spec("sample_efficiency", settings, upstream)

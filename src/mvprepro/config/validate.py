@@ -192,6 +192,8 @@ def _dataset_errors(config: dict[str, Any]) -> list[str]:
     for name, ds in config["datasets"].items():
         if ds.get("evaluate_only") and name not in targets:
             errors.append(f"datasets.{name}.evaluate_only: no trained dataset lists {name!r} in evaluate_on; add it there or remove the dataset")
+        if ds.get("evaluate_only") and "train_sizes" in ds:
+            errors.append(f"datasets.{name}.train_sizes: an evaluate_only dataset is never trained on; remove the key")
         if ds.get("evaluate_on") and ds.get("evaluate_only"):
             errors.append(f"datasets.{name}.evaluate_on: an evaluate_only dataset trains no model to evaluate; remove the key")
             continue

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..aggregate.formats import Cell, html_document, html_table, markdown_table
 from ..aggregate.tables import fmt, in_distribution, read_runs
+from ..data.subsets import FULL
 from ..fileio import write_text_atomic
 
 # The paper's headline claims: MVP vs MLP-FT, MVP vs adversarially trained MLP-FT, MVP+adv vs
@@ -128,17 +129,33 @@ def _signed(mean: float, std: float) -> str:
     return text if pd.isna(std) else f"{text} ± {std:.1f}"
 
 
+def per_size(long: pd.DataFrame, pairs: list[tuple[str, str]], datasets: list[str], attacks: list[str]) -> pd.DataFrame:
+    """:func:`paired_differences` for each training-set size on its own (with train_sizes);
+    averages over datasets never mix sizes."""
+    if "train_size" not in long.columns:
+        return paired_differences(long, pairs, datasets, attacks)
+    parts = []
+    for size in long.train_size.drop_duplicates():
+        sub = long[long.train_size == size]
+        present = [d for d in datasets if d in set(sub.dataset)]
+        part = paired_differences(sub, pairs, present, attacks)
+        part.insert(part.columns.get_loc("dataset") + 1, "train_size", size)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     header = ["Comparison", "Backbone", "Dataset", "Metric", "Seeds", "Method", "Baseline", "Difference", "95% CI", "Seeds favouring"]
     rows = []
     for _, r in table.iterrows():
         metric = "clean" if r["metric"] == "clean_accuracy" else f"robust ({r['attack']})"
+        dataset = r["dataset"] + (f" (size {r['train_size']})" if "train_size" in table.columns else "")
         ci = "" if pd.isna(r["diff_ci95_low"]) else f"[{r['diff_ci95_low']:+.1f}, {r['diff_ci95_high']:+.1f}]"
         rows.append(
             [
                 (r["comparison"], False),
                 (r["backbone"], False),
-                (r["dataset"], r["dataset"] == "average"),
+                (dataset, r["dataset"] == "average"),
                 (metric, False),
                 (str(int(r["num_seeds"])), False),
                 ("" if pd.isna(r["method_mean"]) else f"{r['method_mean']:.1f}", False),
@@ -264,7 +281,7 @@ def compare(spec: dict[str, Any], runs_csv: str | Path, published_csv: str | Pat
     ``published_csv`` is the published-numbers file (``report.published``), if any."""
     long = in_distribution(read_runs(runs_csv))
     pairs = [tuple(p) for p in spec["comparisons"]]
-    diffs = paired_differences(long, pairs, spec["datasets"], spec["attacks"])
+    diffs = per_size(long, pairs, spec["datasets"], spec["attacks"])
     write_text_atomic(out["comparisons_csv"], diffs.to_csv(index=False, float_format="%.4f"))
     header, rows = _comparison_cells(diffs)
     if not pairs:
@@ -278,6 +295,8 @@ def compare(spec: dict[str, Any], runs_csv: str | Path, published_csv: str | Pat
     )
 
     published = load_published(published_csv) if published_csv else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
+    if "train_size" in long.columns:  # published numbers are for whole training sets
+        long = long[long.train_size == FULL].drop(columns="train_size")
     table = beside_published(long, published, spec["datasets"])
     write_text_atomic(out["published_csv"], table.to_csv(index=False, float_format="%.4f"))
     header, rows = _published_cells(table)

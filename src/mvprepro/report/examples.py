@@ -76,12 +76,17 @@ def examples_page(spec: dict[str, Any], records: list[str], out: str | Path) -> 
         "first in test-split order (seeds in order).</p>"
     )
     body = [intro]
+    sizes = list(dict.fromkeys(r.get("size") for r in runs))  # [None] without train_sizes
     for backbone in sorted({r["backbone"] for r in runs}, key=[r["backbone"] for r in runs].index):
-        for method in spec["methods"]:
-            mine = sorted((r for r in runs if r["backbone"] == backbone and r["method"] == method), key=lambda r: r["seed"])
+        for method, size in ((m, z) for m in spec["methods"] for z in sizes):
+            mine = sorted(
+                (r for r in runs if r["backbone"] == backbone and r["method"] == method and r.get("size") == size),
+                key=lambda r: r["seed"],
+            )
             if not mine:
                 continue
-            body.append(f"<h2>{html.escape(method)} ({html.escape(backbone)})</h2>")
+            where = backbone if size is None else f"{backbone}, training-set size {size}"
+            body.append(f"<h2>{html.escape(method)} ({html.escape(where)})</h2>")
             for attack in spec["attacks"]:
                 shown, successes, attacked = [], 0, 0
                 for run in mine:

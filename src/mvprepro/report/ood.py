@@ -43,7 +43,14 @@ def _metrics(attacks: list[str]) -> list[tuple[str, str, str]]:
 
 
 def effective_robustness(long: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
-    """One row per dataset, target, backbone, metric and method (see the module docstring)."""
+    """One row per dataset, target, backbone, metric and method (see the module docstring);
+    with train_sizes, per training-set size too (a line never mixes sizes)."""
+    if "train_size" in long.columns:
+        parts = []
+        for size in long.train_size.drop_duplicates():
+            part = effective_robustness(long[long.train_size == size].drop(columns="train_size"), spec)
+            parts.append(part.assign(train_size=size) if not part.empty else part)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     rows = []
     for dataset in spec["datasets"]:
         for target in spec["targets"].get(dataset, []):
@@ -84,14 +91,17 @@ def effective_robustness(long: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFra
 
 def figure(table: pd.DataFrame, spec: dict[str, Any], path: str | Path) -> None:
     plt = _pyplot()
-    panels = table[["dataset", "target", "backbone"]].drop_duplicates().values.tolist()
+    keys = ["dataset", "target", "backbone"] + (["train_size"] if "train_size" in table.columns else [])
+    panels = table[keys].drop_duplicates().values.tolist()
     metrics = [label for _, _, label in _metrics(spec["attacks"])]
     fig, axes = plt.subplots(len(panels), len(metrics), figsize=(4.2 * len(metrics), 3.9 * len(panels)), squeeze=False)
     colours = plt.get_cmap("tab10")
-    for row, (dataset, target, backbone) in enumerate(panels):
+    for row, panel in enumerate(panels):
+        dataset, target, backbone = panel[:3]
+        where = backbone if len(panel) == 3 else f"{backbone}, size {panel[3]}"
         for col, metric in enumerate(metrics):
             ax = axes[row][col]
-            sub = table[(table.dataset == dataset) & (table.target == target) & (table.backbone == backbone) & (table.metric == metric)]
+            sub = table[(table[keys] == pd.Series(dict(zip(keys, panel)))).all(axis=1) & (table.metric == metric)]
             for i, method in enumerate(spec["methods"]):
                 point = sub[sub.method == method]
                 if point.empty:
@@ -116,7 +126,7 @@ def figure(table: pd.DataFrame, spec: dict[str, Any], path: str | Path) -> None:
             ax.set_ylim(-2, 102)
             ax.set_xlabel(f"{dataset} accuracy (%)")
             ax.set_ylabel(f"{target} accuracy (%)")
-            ax.set_title(f"{metric}: {dataset} -> {target} ({backbone})", fontsize=9)
+            ax.set_title(f"{metric}: {dataset} -> {target} ({where})", fontsize=9)
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.suptitle("In- vs out-of-distribution accuracy (mean over seeds, whiskers: std)")

@@ -125,6 +125,7 @@ def curves_plot(spec: dict[str, Any], metrics: list[str], path: str | Path) -> N
     fig, axes = plt.subplots(2, len(shown), figsize=(3.6 * len(shown), 5.5), squeeze=False, sharex="col", layout="constrained")
     colours = plt.get_cmap("tab10")
     backbones = sorted({r["backbone"] for r in runs})
+    sizes = list(dict.fromkeys(r["size"] for r in runs if "size" in r))
     for col, method in enumerate(shown):
         for run in (r for r in runs if r["method"] == method):
             history = read_json(run["metrics"]).get("history", [])
@@ -134,6 +135,9 @@ def curves_plot(spec: dict[str, Any], metrics: list[str], path: str | Path) -> N
             label = f"seed {run['seed']}" + (f", {run['backbone']}" if len(backbones) > 1 else "")
             style = "-" if backbones.index(run["backbone"]) % 2 == 0 else "--"
             colour = colours(int(run["seed"]) % 10)
+            if sizes:  # with train_sizes: one colour per size
+                label = f"size {run['size']}, " + label
+                colour = colours(sizes.index(run["size"]) % 10)
             axes[0][col].plot(steps, [h["val_accuracy"] for h in history], style, marker="o", ms=3, color=colour, label=label)
             axes[1][col].plot(steps, [h["loss"] for h in history], style, marker="o", ms=3, color=colour, label=label)
         axes[0][col].set_title(method)
@@ -147,7 +151,16 @@ def curves_plot(spec: dict[str, Any], metrics: list[str], path: str | Path) -> N
     _save(fig, path)
 
 
+def by_size(long: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """With train_sizes, one panel per dataset and size: the dataset relabelled ``sst2 (size 64)``."""
+    if "train_size" not in long.columns:
+        return long, datasets
+    long = long.assign(dataset=long.dataset + " (size " + long.train_size.astype(str) + ")")
+    labels = list(dict.fromkeys(long.dataset))
+    return long, [label for d in datasets for label in labels if label.startswith(d + " (size ")]
+
+
 def plot(spec: dict[str, Any], runs_csv: str | Path, out: dict[str, str | Path]) -> None:
-    long = in_distribution(read_runs(runs_csv))
-    accuracy_plot(long, spec["datasets"], spec["methods"], spec["attacks"], out["accuracy"])
-    success_plot(long, spec["datasets"], spec["methods"], spec["attacks"], out["success"])
+    long, datasets = by_size(in_distribution(read_runs(runs_csv)), spec["datasets"])
+    accuracy_plot(long, datasets, spec["methods"], spec["attacks"], out["accuracy"])
+    success_plot(long, datasets, spec["methods"], spec["attacks"], out["success"])

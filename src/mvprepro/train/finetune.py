@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..data.subsets import subset_indices
 from ..fileio import atomic_directory, read_json, run_info, write_json_atomic
 from . import adversarial, checkpoint, models, probe
 from .evaluate import accuracy, autocast, device_for, use_precision
@@ -101,6 +102,9 @@ def train(
 
     data = load_from_disk(str(Path(tokenized_dir) / "data"))
     train_ids, train_y = list(data["train"]["input_ids"]), list(data["train"]["label"])
+    if spec.get("train_size") is not None:  # the sample-efficiency dimension (train_sizes)
+        keep = subset_indices(train_y, spec["train_size"], int(spec["subset_seed"]), spec["dataset"])
+        train_ids, train_y = [train_ids[i] for i in keep], [train_y[i] for i in keep]
     val_ids, val_y = list(data["validation"]["input_ids"]), list(data["validation"]["label"])
     if cfg["max_eval_examples"]:
         val_ids, val_y = val_ids[: cfg["max_eval_examples"]], val_y[: cfg["max_eval_examples"]]
