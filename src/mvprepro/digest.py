@@ -70,7 +70,7 @@ def _imports(file: Path) -> set[str]:
             else:
                 base = node.module or ""
             found.add(base)
-            # `from . import models` names a module; `from .tasks import TASKS` names an object.
+            # `from . import models` names a module; `from .tasks import PRESETS` names an object.
             found.update(f"{base}.{alias.name}" for alias in node.names)
     # Importing a.b.c runs a/__init__.py and a/b/__init__.py too.
     closure = set()

@@ -110,8 +110,6 @@ PRESETS: dict[str, Task] = {
         preset="boolq",
     ),
 }
-# Kept for callers that look the paper's tasks up by name.
-TASKS = PRESETS
 
 
 def label_key(value: Any) -> str:
