@@ -56,7 +56,7 @@ def comparison_pairs(report_cfg: dict[str, Any], methods: list[str]) -> list[tup
     return pairs
 
 
-def _t95(n: int) -> float:
+def t95(n: int) -> float:
     """Two-sided 95% Student-t quantile with n-1 degrees of freedom (NaN below 2 seeds)."""
     if n < 2:
         return float("nan")
@@ -69,7 +69,7 @@ def _stats(diff: pd.Series) -> dict[str, Any]:
     n = int(diff.size)
     mean = float(diff.mean()) if n else float("nan")
     std = float(diff.std(ddof=1)) if n > 1 else float("nan")
-    half = _t95(n) * std / math.sqrt(n) if n > 1 else float("nan")
+    half = t95(n) * std / math.sqrt(n) if n > 1 else float("nan")
     return {
         "num_seeds": n,
         "diff_mean": mean,

@@ -22,15 +22,8 @@ import pandas as pd
 from ..aggregate.formats import html_document, html_table, markdown_table
 from ..aggregate.tables import attach_files, in_distribution, read_runs
 from ..fileio import read_json, write_text_atomic
+from .compare import t95
 from .plots import MARKERS, _pyplot, _save
-
-
-def _t95(n: int) -> float:
-    if n < 2:
-        return float("nan")
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, n - 1))
 
 
 def examples_per_size(runs: list[dict[str, Any]]) -> dict[str, int]:
@@ -54,7 +47,7 @@ def curve_points(long: pd.DataFrame, counts: dict[str, int], attacks: list[str])
             values = group["value"]
             n, mean = len(values), float(values.mean())
             std = float(values.std(ddof=1)) if n > 1 else float("nan")
-            half = _t95(n) * std / math.sqrt(n) if n > 1 else float("nan")
+            half = t95(n) * std / math.sqrt(n) if n > 1 else float("nan")
             rows.append(
                 {"backbone": backbone, "method": method, "metric": label, "train_size": size, "train_examples": counts[size],
                  "num_seeds": n, "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
