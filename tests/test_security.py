@@ -38,3 +38,13 @@ def test_every_from_pretrained_disables_remote_code():
     for file in SRC.rglob("*.py"):
         for call in re.findall(r"from_pretrained\((?:[^()]|\([^()]*\))*\)", file.read_text()):
             assert "trust_remote_code=False" in call, f"{file.name}: {call}"
+
+
+def test_the_one_unpickler_is_restricted_to_plain_data():
+    """The POS tagger ships as a pickle; it is read by one unpickler whose find_class admits
+    only set/frozenset, so no class or function in the file can run (tests/test_package_resources.py
+    shows it refusing one)."""
+    users = [f.relative_to(SRC).as_posix() for f in SRC.rglob("*.py") if "Unpickler" in f.read_text()]
+    assert users == ["download/nltk_packages.py"]
+    text = (SRC / "download" / "nltk_packages.py").read_text()
+    assert "def find_class(self, module: str, name: str)" in text and "raise pickle.UnpicklingError" in text

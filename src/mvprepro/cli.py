@@ -23,7 +23,7 @@ from typing import Any
 ONLINE_COMMANDS = {"download-dataset", "download-backbone", "download-attack-resources"}
 # Stages that may run on a GPU: on a multi-GPU workstation each takes one device of its
 # own (see mvprepro.gpu) unless its spec pins the CPU.
-GPU_COMMANDS = {"train", "evaluate", "attack"}
+GPU_COMMANDS = {"adapt-backbone", "train", "evaluate", "attack"}
 
 
 def _spec(value: str) -> dict[str, Any]:
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     stage("download-dataset", "fetch a dataset (hub, local path or builder) into resources/", "out", optional=("local",))
     stage("download-backbone", "fetch a backbone (tokenizer + LM weights)", "out", many=("corpus",), optional=("local",))
+    stage("adapt-backbone", "continue masked-LM training of a backbone on training texts", "backbone", "out", many=("data",))
     s = stage("download-attack-resources", "fetch embeddings, NLTK data, sentence encoders", "manifest")
     s.add_argument("--local", type=_local, nargs="*", default=[], help="KEY=PATH for each local source")
     stage("prepare", "apply the task's split protocol", "raw", "out")
@@ -123,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         from .download.sources import fetch_backbone
 
         fetch_backbone(spec["source"], args.out, spec["name"], corpus=args.corpus, local=args.local)
+    elif cmd == "adapt-backbone":
+        from .train.adapt import adapt
+
+        adapt(args.backbone, args.data, args.out, spec)
     elif cmd == "download-attack-resources":
         from .download.attack_resources import fetch
 

@@ -129,6 +129,22 @@ def backbone_corpus(wildcards):
     return [f"resources/datasets/{d}" for d in PLAN.backbone_corpus(wildcards.backbone)]
 
 
+def backbone_dir(wildcards):
+    """The backbone every method starts from: adapted (masked-LM adaptation) when the
+    backbone has `adapt`, else as downloaded."""
+    root = (
+        "adapted"
+        if config["backbones"][wildcards.backbone].get("adapt")
+        else "backbones"
+    )
+    return f"resources/{root}/{wildcards.backbone}"
+
+
+def adapt_corpus(wildcards):
+    """Prepared datasets whose training texts a backbone's adaptation reads."""
+    return [f"results/data/{d}" for d in PLAN.adapt_corpus(wildcards.backbone)]
+
+
 def optional_input_flag(name, flag):
     """A params function: `FLAG PATH` for the optional input `name` (added by an unpacked
     input function only when it applies, e.g. a local source), else nothing."""
@@ -201,6 +217,9 @@ def run_files(runs, *names):
 def benchmark_files(wildcards):
     files = []
     for job in PLAN.benchmark_jobs():
+        if job["rule"] == "adapt_backbone":
+            files.append(f"results/benchmarks/adapt_backbone/{job['backbone']}.tsv")
+            continue
         path = JOB.format(**run_wildcards(job))
         if job["rule"] == "train":
             files.append(f"results/benchmarks/train/{path}.tsv")

@@ -19,7 +19,7 @@ rule prepare:
 rule tokenize:
     input:
         data="results/data/{dataset}",
-        backbone="resources/backbones/{backbone}",
+        backbone=backbone_dir,
     output:
         directory("results/tokenized/{dataset}/{backbone}"),
     log:

@@ -5,7 +5,7 @@
 # known only once the backbone is local, so a job (not a parse-time check) tests them.
 rule check_prompts:
     input:
-        backbone="resources/backbones/{backbone}",
+        backbone=backbone_dir,
     output:
         "results/prompts/{dataset}/{backbone}/{method}.json",
     log:
@@ -19,11 +19,37 @@ rule check_prompts:
         "--out {output} > {log} 2>&1"
 
 
+# Masked-LM adaptation of a backbone without a trained LM head (backbones.<name>.adapt):
+# continued pretraining on the trained datasets' training texts, before any method.
+rule adapt_backbone:
+    input:
+        backbone="resources/backbones/{backbone}",
+        data=adapt_corpus,
+    output:
+        directory("resources/adapted/{backbone}"),
+    log:
+        "logs/adapt_backbone/{backbone}.log",
+    benchmark:
+        "results/benchmarks/adapt_backbone/{backbone}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: lambda w: resources_for("adapt", "threads")
+    resources:
+        gpu=lambda w: resources_for("adapt", "gpu"),
+        mem_mb=lambda w: resources_for("adapt", "mem_mb"),
+        runtime=lambda w, attempt: attempt * resources_for("adapt", "runtime"),
+    params:
+        spec=spec("adapt_backbone"),
+    shell:
+        "python -m mvprepro adapt-backbone --spec {params.spec:q} --backbone {input.backbone} "
+        "--data {input.data} --out {output} > {log} 2>&1"
+
+
 rule train:
     input:
         unpack(prompt_check),
         tokenized="results/tokenized/{dataset}/{backbone}",
-        backbone="resources/backbones/{backbone}",
+        backbone=backbone_dir,
     output:
         model=directory(f"{RUN}/model"),
         metrics=ensure(f"{RUN}/metrics.json", non_empty=True),

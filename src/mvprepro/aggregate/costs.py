@@ -1,4 +1,4 @@
-"""The costs stage: wall time and peak memory of every train and attack job."""
+"""The costs stage: wall time and peak memory of every adapt_backbone, train and attack job."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from ..fileio import write_text_atomic
 
 
 def cost_table(spec: dict[str, Any], benchmarks: list[str], out_csv: str | Path) -> None:
-    """Wall time and peak memory of every train and attack job, from Snakemake's benchmark files.
+    """Wall time and peak memory of every adapt_backbone, train and attack job, from
+    Snakemake's benchmark files.
 
     Tells where the compute goes (and what a rerun would cost) without reading logs.
     """

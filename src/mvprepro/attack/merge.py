@@ -30,7 +30,19 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "attack_success_rate": 100.0 * counts["successful"] / attacked if attacked else 0.0,
         "mean_words_perturbed_pct": float(np.mean([100.0 * r["words_perturbed"] / max(r["num_words"], 1) for r in succ])) if succ else 0.0,
         "mean_queries": float(np.mean([r["num_queries"] for r in rows if r["result"] != "skipped"])) if attacked else 0.0,
+        "constraint_checks": constraint_totals(rows),
     }
+
+
+def constraint_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Candidates each constraint checked and rejected, over all rows."""
+    totals: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for name, (checked, passed) in row.get("constraint_checks", {}).items():
+            t = totals.setdefault(name, {"checked": 0, "rejected": 0})
+            t["checked"] += checked
+            t["rejected"] += checked - passed
+    return totals
 
 
 def merge(

