@@ -99,11 +99,17 @@ def test_the_plans_gpu_specs_carry_the_configs_device(monkeypatch):
     repo = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(repo)
     config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
+    config["backbones"]["tiny-roberta"]["adapt"] = {"steps": 10}
     validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
     for device in ("cpu", "auto"):
         config["training"]["device"] = device
         plan = cfg.Plan(config)
         run = ("sst2", "tiny-roberta", "mvp", 0)
-        specs = {"train": plan.train(*run), "evaluate": plan.evaluate(*run), "attack": plan.attack(*run, "textfooler", 0)}
+        specs = {
+            "adapt-backbone": plan.adapt_backbone("tiny-roberta"),
+            "train": plan.train(*run),
+            "evaluate": plan.evaluate(*run),
+            "attack": plan.attack(*run, "textfooler", 0),
+        }
         assert set(specs) == cli.GPU_COMMANDS
         assert {name: cli._device_preference(spec) for name, spec in specs.items()} == dict.fromkeys(specs, device)

@@ -338,7 +338,7 @@ def test_embedding_from_text_file(tmp_path):
     spec = {**NO_ENCODER, "embeddings": {"glove": {"source": {"local": True}}}}
     fetch_attack_resources(spec, tmp_path / "res" / "manifest.json", local={"embedding_glove": str(vec)})
     manifest = res.manifest(tmp_path / "res")
-    assert manifest["embeddings"]["glove"] == {"source": {"local": True}, "size": 3}
+    assert manifest["embeddings"]["glove"] == {"source": {"local": True}, "size": 3, "entries": 3, "dropped_unplaceable": 0}
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
     assert emb.get_cos_sim("good", "bad") == pytest.approx(-1.0)
@@ -492,7 +492,7 @@ def test_embedding_from_a_zip_url(tmp_path):
         zf.writestr("readme.txt", "not vectors")
     res.activate(tmp_path / "res")
     download._fetch_nltk("builtin", tmp_path / "res" / "nltk_data", None)
-    download._fetch_embedding("glove", {"url": archive.as_uri(), "member": "glove.6B.50d.txt"}, tmp_path / "res" / "embeddings" / "glove", None)
+    download._fetch_embedding("glove", {"source": {"url": archive.as_uri(), "member": "glove.6B.50d.txt"}}, tmp_path / "res" / "embeddings" / "glove", None)
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
     assert sorted(p.name for p in (tmp_path / "res" / "embeddings" / "glove").iterdir()) == ["nn.npy", "vectors.npy", "vocab.txt"]
@@ -567,7 +567,7 @@ def test_local_dataset_source_comes_as_an_argument(tmp_path):
         fetch_dataset({"local": True}, tmp_path / "x", "mine")
     with pytest.raises(SourceError, match="only a 'path' source takes one"):
         fetch_dataset({"builder": "demo_sst2"}, tmp_path / "y", "mine", local=folder)
-    with pytest.raises(SourceError, match="exactly one of 'hub', 'path' or 'builder'"):
+    with pytest.raises(SourceError, match="exactly one of 'hub', 'package', 'path' or 'builder'"):
         fetch_dataset({"path": str(folder)}, tmp_path / "z", "mine")  # the config's form never reaches the job
     assert not any((tmp_path / d).exists() for d in ("x", "y", "z"))
 

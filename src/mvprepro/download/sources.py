@@ -1,9 +1,10 @@
 """Where datasets and backbones come from: the Hugging Face hub, a local path, a package on
 the package registry (:mod:`mvprepro.download.packages`), or a builder.
 
-These are the only functions that may touch the network, and only for ``hub`` sources; the
-workflow runs them in local rules so that compute nodes never need internet. Whatever the
-source, the result is stored in one format under ``resources/`` that every later stage reads.
+These are the only functions that may touch the network, and only for ``hub`` and
+``package`` sources; the workflow runs them in local rules so that compute nodes never need
+internet. Whatever the source, the result is stored in one format under ``resources/``
+that every later stage reads.
 """
 
 from __future__ import annotations
