@@ -23,7 +23,15 @@ def run_then_stop(
     ``ready()`` holds: SIGKILL is a node failure or a time limit (an unclean death), SIGINT
     a user's Ctrl-C. Fails if the command ends, or makes no progress, before that."""
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        # A test runner started in the background of a non-interactive shell inherits
+        # SIGINT as ignored, and so would Snakemake: restore Ctrl-C's default for the run.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + timeout
     try:
