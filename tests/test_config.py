@@ -106,8 +106,12 @@ def test_paper_grid(monkeypatch):
     assert c["seeds"] == [0, 1, 2]
     assert list(c["methods"]) == ["mlp_ft", "lpft", "projectcls", "clsprompt", "mvp", "mlp_ft_adv", "mvp_adv"]
     assert c["methods"]["mvp_adv"]["adv"] == {
-        "norm": "l2", "epsilon": 1.0, "steps": 1, "random_start": True, "step_size": None, "select_on": "perturbed"
+        "norm": "l2", "epsilon": 1.0, "epsilon_unit": "absolute", "objective": "reference", "warmup_epochs": 0,
+        "steps": 1, "random_start": True, "step_size": None, "select_on": "perturbed"
     }
+    # The reference README's two-GPU +adv runs: 8 per device, an effective batch of 16.
+    assert c["methods"]["mvp_adv"]["training"] == {"batch_size": 16} == c["methods"]["mlp_ft_adv"]["training"]
+    assert c["training"]["degenerate_share"] == 0.95
     assert c["backbones"]["roberta-base"]["source"] == {"hub": "FacebookAI/roberta-base"}
     t = c["training"]
     assert (t["lr"], t["batch_size"], t["max_epochs"], t["weight_decay"], t["max_length"]) == (1e-5, 8, 20, 0.01, 512)
@@ -299,7 +303,7 @@ def test_specs_hold_settings_not_paths(demo):
     assert set(train["training"]) == set(cfg.specs.TRAINING_KEYS)
     assert train["num_labels"] == 2 and train["seed"] == 0 and isinstance(train["provenance"], str)
     evaluate = plan.evaluate("sst2", "tiny-roberta", "mvp", 0)
-    assert {k: v for k, v in evaluate.items() if k != "provenance"} == {"batch_size": 32, "device": "cpu", "precision": "fp32"}
+    assert {k: v for k, v in evaluate.items() if k != "provenance"} == {"batch_size": 32, "device": "cpu", "precision": "fp32", "degenerate_share": 0.95}
     assert not any(isinstance(v, str) and "/" in v for spec in (train, evaluate) for v in spec.values())
     attack = plan.attack("sst2", "tiny-roberta", "mvp", 1, "textfooler", 0)
     assert {k: attack[k] for k in ("attack_name", "shard", "shards", "device")} == {
@@ -380,10 +384,10 @@ def test_clsprompt_uses_the_verbalizer_without_templates(demo):
 
 
 def test_report_section_errors_name_the_key(demo, tmp_path):
-    demo["report"]["comparisons"] = [{"method": "mvp", "baseline": "mlp_ft_adv"}]
+    demo["report"]["comparisons"] = [{"method": "mvp", "baseline": "lpft"}]  # not in the demo
     demo["report"]["published"] = str(tmp_path / "missing.csv")
     message = _semantic_error(demo)
-    assert "report.comparisons[0].baseline is 'mlp_ft_adv'" in message
+    assert "report.comparisons[0].baseline is 'lpft'" in message
     assert "report.published:" in message and "does not exist" in message
     bad = tmp_path / "published.csv"
     bad.write_text("dataset,backbone,method,metric,attack,value,source\nsst2,x,mvp,clean_accuracy,,80,\n")

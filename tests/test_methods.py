@@ -63,36 +63,116 @@ def test_projectcls_has_no_dense_layer(tiny_backbone):
     assert {n for n, _ in mlp.hf.classifier.named_parameters()} == {"dense.weight", "dense.bias", "out_proj.weight", "out_proj.bias"}
 
 
-def test_lpft_head_equals_the_fitted_probe(tiny_backbone, tokenizer, demo_raw):
+def _probe_data(tokenizer, demo_raw):
     from datasets import load_from_disk
 
     raw = load_from_disk(str(demo_raw["sst2"] / "data"))
-    train_ids = tokenizer(list(raw["train"]["sentence"])[:120])["input_ids"]
-    train_y = list(raw["train"]["label"])[:120]
-    val_ids, val_y = tokenizer(list(raw["validation"]["sentence"]))["input_ids"], list(raw["validation"]["label"])
-    model = _build(tiny_backbone, "lpft")
-    info, clf = probe.fit(model, (train_ids, train_y), (val_ids, val_y), grid=(0.1, 1.0))
-    assert info["probe_C"] in (0.1, 1.0) and clf.C == info["probe_C"]
+    train = tokenizer(list(raw["train"]["sentence"])[:120])["input_ids"], list(raw["train"]["label"])[:120]
+    validation = tokenizer(list(raw["validation"]["sentence"]))["input_ids"], list(raw["validation"]["label"])
+    return train, validation
+
+
+def _fitted(tiny_backbone, tokenizer, demo_raw, kind):
+    """A model of ``kind`` with its probe fitted and copied in; the probe and its features."""
+    train, validation = _probe_data(tokenizer, demo_raw)
+    model = _build(tiny_backbone, kind)
+    info, clf = probe.fit(model, train, validation, grid=(0.1, 1.0))
+    assert info["probe_C"] in (0.1, 1.0) and clf.C == 2 * info["probe_C"]  # two classes: binomial at 2C
     probe.init_head(model, clf)
     model.eval()
-    feats = probe.features(model, train_ids, dropout=False)
+    feats = probe.features(model, train[0], dropout=False)
+    proba = clf.predict_proba(feats)
+    assert 0.02 < proba[:, 1].std()  # a probe that separates something, so a class swap shows
+    return model, clf, train[0], feats, proba
+
+
+def _assert_same_classes(logits: torch.Tensor, clf, feats, proba) -> None:
+    """Logits reproduce the probe class for class (the reference code's binary [w, -w]
+    initialisation would swap the two columns)."""
+    ours = torch.softmax(logits, -1).numpy()
+    np.testing.assert_allclose(ours, proba, atol=1e-5)
+    assert (ours.argmax(1) == clf.predict(feats)).all()
+    assert not np.allclose(ours[:, ::-1], proba, atol=1e-3)
+
+
+def _start_state(model, ids):
+    batch = model.collate(ids)
     with torch.no_grad():
-        ours = torch.softmax(model(**model.collate(train_ids)), -1).numpy()
-    # The head predicts what the probe predicts, class for class (the reference code's
-    # binary initialisation [w, -w] would swap the two columns).
-    np.testing.assert_allclose(ours, clf.predict_proba(feats), atol=1e-5)
+        return model.hf.base_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state[:, 0]
 
 
-def test_probe_follows_the_reference_protocol(tiny_backbone, tokenizer, demo_raw):
+def test_lpft_sparse_head_equals_the_fitted_probe(tiny_backbone, tokenizer, demo_raw):
+    """lpft_sparse: the ProjectCLS head, probe in out_proj; the initialised model (eval mode)
+    predicts what the probe predicts."""
+    model, clf, ids, feats, proba = _fitted(tiny_backbone, tokenizer, demo_raw, "lpft_sparse")
+    assert isinstance(model.head, models.ProjectClsHead) and model.probe_layer() is model.head.out_proj
+    assert {n for n, _ in model.head.named_parameters()} == {"out_proj.weight", "out_proj.bias"}
+    assert not hasattr(model.hf, "classifier")
+    np.testing.assert_allclose(feats, torch.tanh(_start_state(model, ids)).numpy(), atol=1e-6)
+    with torch.no_grad():
+        logits = model(**model.collate(ids))
+    _assert_same_classes(logits, clf, feats, proba)
+
+
+def test_lpft_keeps_the_mlp_head_with_the_probe_in_out_proj(tiny_backbone, tokenizer, demo_raw):
+    """lpft (the reference code's): dense -> tanh -> out_proj on <s>, dense as mlp_ft's new
+    one; the probe, fitted on tanh(<s>) (not through dense), goes into out_proj only."""
+    model, clf, ids, feats, proba = _fitted(tiny_backbone, tokenizer, demo_raw, "lpft")
+    head = model.hf.classifier
+    assert {n for n, _ in head.named_parameters()} == {"dense.weight", "dense.bias", "out_proj.weight", "out_proj.bias"}
+    assert model.probe_layer() is head.out_proj and not model.extra_modules()
+    mlp = _build(tiny_backbone, "mlp_ft")  # the same seed: the same newly initialised dense layer
+    torch.testing.assert_close(head.dense.weight, mlp.hf.classifier.dense.weight)
+    torch.testing.assert_close(head.dense.bias, mlp.hf.classifier.dense.bias)
+    h = _start_state(model, ids)
+    # The probe's features are tanh(<s>), the same as lpft_sparse's from the same encoder.
+    np.testing.assert_allclose(feats, torch.tanh(h).numpy(), atol=1e-6)
+    sparse = _build(tiny_backbone, "lpft_sparse")
+    np.testing.assert_allclose(feats, probe.features(sparse, ids, dropout=False), atol=1e-5)
+    with torch.no_grad():
+        # out_proj holds the probe, class for class ...
+        _assert_same_classes(head.out_proj(torch.tanh(h)), clf, feats, proba)
+        # ... but the model reads it through the dense layer, as the reference's lpft does.
+        logits = model(**model.collate(ids))
+        torch.testing.assert_close(logits, head.out_proj(torch.tanh(head.dense(h))))
+        assert not torch.allclose(logits, head.out_proj(torch.tanh(h)), atol=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["lpft", "lpft_sparse"])
+def test_probe_follows_the_reference_protocol(tiny_backbone, tokenizer, kind):
     """50 values of C from logspace(-1, 2), at most 500 iterations, features with dropout on."""
     assert len(probe.DEFAULT_C) == 50 and probe.DEFAULT_C[0] == pytest.approx(0.1) and probe.DEFAULT_C[-1] == pytest.approx(100.0)
     assert probe.MAX_ITER == 500
-    model = _build(tiny_backbone, "lpft").eval()
+    model = _build(tiny_backbone, kind).eval()
     ids = tokenizer(["the film was good .", "a dull mess"])["input_ids"]
     torch.manual_seed(0)
     noisy = probe.features(model, ids)
     assert not model.training  # the model's mode is restored
     assert not np.allclose(noisy, probe.features(model, ids, dropout=False))
+
+
+def test_probe_minimises_the_reference_multinomial_loss():
+    """Two classes, fitted binomially at sklearn_C = 2C, sit at the optimum of the reference's
+    multinomial loss at C: C * sum(cross-entropy) + (|w_0|^2 + |w_1|^2) / 2, w_0 = -w_1 = -d/2."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = np.tanh(rng.normal(size=(300, 16)))
+    y = (x @ rng.normal(size=16) + rng.normal(size=300) > 0).astype(int)
+    assert probe.sklearn_C(0.5, 2) == 1.0 and probe.sklearn_C(0.5, 4) == 0.5
+    for c in (0.1, 1.0, 10.0):
+        clf = LogisticRegression(C=probe.sklearn_C(c, 2), tol=1e-10, max_iter=10_000).fit(x, y)
+        d, b = clf.coef_[0], clf.intercept_[0]
+        w = np.stack([-d / 2, d / 2])
+        logits = x @ w.T + np.array([-b / 2, b / 2])
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        grad_w = c * (p - np.eye(2)[y]).T @ x + w  # the multinomial objective's gradient
+        grad_b = c * (p - np.eye(2)[y]).sum(0)
+        assert np.abs(grad_w).max() < 1e-5 * max(1.0, np.abs(w).max()) and np.abs(grad_b).max() < 1e-5
+        # The binomial fit at C itself is not that optimum.
+        other = LogisticRegression(C=c, tol=1e-10, max_iter=10_000).fit(x, y).coef_[0]
+        assert not np.allclose(other, d, rtol=1e-3)
 
 
 @pytest.mark.parametrize("kind", ["mlp_ft", "mvp", "clsprompt"])
@@ -176,7 +256,7 @@ def test_mvp_end_to_end_on_bert_and_gpt2(request, fixture, demo_raw, tmp_path):
     training = {"lr": 2e-3, "batch_size": 16, "grad_accumulation": 1, "group_by_length": False, "max_epochs": 1,
                 "weight_decay": 0.01, "patience": 1, "eval_every_steps": None, "scale_eval_with_templates": True,
                 "max_grad_norm": 1.0, "precision": "fp32", "max_length": 96, "prompt_reserve": 16,
-                "max_eval_examples": None, "device": "cpu"}
+                "max_eval_examples": None, "degenerate_share": 0.95, "device": "cpu"}
     # The reference code's GPT-2 templates: both follow the input (a causal LM cannot read
     # the input from a template placed before it).
     method = {"name": "mvp", "kind": "mvp", "templates": ["[SEP] I think [MASK]", "[SEP] The answer is [MASK]"],
@@ -188,7 +268,7 @@ def test_mvp_end_to_end_on_bert_and_gpt2(request, fixture, demo_raw, tmp_path):
     metrics = fileio.read_json(tmp_path / "metrics.json")
     assert metrics["selected_on"] == "perturbed"
     assert {"val_accuracy", "val_accuracy_clean", "val_accuracy_perturbed"} <= set(metrics["history"][-1])
-    evaluate({"batch_size": 32, "device": "cpu", "precision": "fp32"}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
+    evaluate({"batch_size": 32, "device": "cpu", "precision": "fp32", "degenerate_share": 0.95}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
     assert 0 <= fileio.read_json(tmp_path / "clean.json")["accuracy"] <= 100
     spec_res = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}
     fetch_attack_resources(spec_res, tmp_path / "res" / "manifest.json")
@@ -266,7 +346,7 @@ def test_training_clips_the_gradient_norm(tiny_backbone, tokenizer, demo_raw, tm
     training = {"lr": 1e-3, "batch_size": 16, "grad_accumulation": 1, "group_by_length": False, "max_epochs": 1,
                 "weight_decay": 0.01, "patience": 1, "eval_every_steps": None, "scale_eval_with_templates": True,
                 "max_grad_norm": 1.0, "precision": "fp32", "max_length": 64, "prompt_reserve": 0,
-                "max_eval_examples": None, "device": "cpu"}
+                "max_eval_examples": None, "degenerate_share": 0.95, "device": "cpu"}
     spec = {"dataset": "sst2", "task": "sst2", "num_labels": 2, "backbone": "tiny", "seed": 0, "training": training,
             "method": _spec("mlp_ft")}
     train(spec, tmp_path / "tok", tiny_backbone, tmp_path / "a", tmp_path / "a.json")

@@ -38,6 +38,7 @@ TRAINING = {
     "max_length": 96,
     "prompt_reserve": 16,
     "max_eval_examples": None,
+    "degenerate_share": 0.95,
     "device": "cpu",
 }
 PROMPTS = {
@@ -122,14 +123,14 @@ def test_same_seed_gives_identical_metrics_and_weights(stages, tmp_path):
 
 
 def test_evaluate_reports_test_accuracy(stages, tmp_path):
-    spec = {"batch_size": 8, "device": "cpu", "precision": "fp32"}
+    spec = {"batch_size": 8, "device": "cpu", "precision": "fp32", "degenerate_share": 0.95}
     evaluate(spec, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean.json")
     clean = fileio.read_json(tmp_path / "clean.json")
     assert clean["num_examples"] == 24
     assert clean["accuracy"] == pytest.approx(100 * clean["correct"] / 24)
     assert clean["spec"] == spec
     # The batch size changes nothing but speed.
-    evaluate({"batch_size": 5, "device": "cpu", "precision": "fp32"}, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean5.json")
+    evaluate({"batch_size": 5, "device": "cpu", "precision": "fp32", "degenerate_share": 0.95}, stages["sst2"]["run"] / "model", stages["sst2"]["tok"], tmp_path / "clean5.json")
     assert fileio.read_json(tmp_path / "clean5.json")["correct"] == clean["correct"]
 
 

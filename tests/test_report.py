@@ -105,6 +105,55 @@ def test_comparison_pairs_default_to_the_papers_and_reject_unknown_methods():
         compare.comparison_pairs({"comparisons": [{"method": "a", "baseline": "zzz"}]}, ["a", "b"])
 
 
+
+def _comparison_md(tmp_path, diffs_by_dataset: dict[str, list[float]]) -> tuple[str, str]:
+    """comparisons.md and .html for mvp - mlp_ft with the given per-seed robust differences
+    (clean accuracy equal, so its difference is exactly zero)."""
+    values = {}
+    for dataset, diffs in diffs_by_dataset.items():
+        for seed, diff in enumerate(diffs):
+            values[(dataset, "mlp_ft", "clean_accuracy", seed)] = 80.0
+            values[(dataset, "mvp", "clean_accuracy", seed)] = 80.0
+            values[(dataset, "mlp_ft", "robust_accuracy:textfooler", seed)] = 30.0
+            values[(dataset, "mvp", "robust_accuracy:textfooler", seed)] = 30.0 + diff
+    runs = tmp_path / "runs.csv"
+    _long(values).to_csv(runs, index=False)
+    out = {k: tmp_path / f"{k}.out" for k in ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")}
+    spec = {"comparisons": [["mvp", "mlp_ft"]], "datasets": list(diffs_by_dataset), "attacks": ["textfooler"]}
+    compare.compare(spec, runs, None, out)
+    return out["comparisons_md"].read_text(), out["comparisons_html"].read_text()
+
+
+def test_a_difference_whose_interval_contains_zero_is_not_bold(tmp_path):
+    # Per-seed differences 5, -3, 2: mean +1.3, 95% interval about [-8.7, +11.4].
+    md, page = _comparison_md(tmp_path, {"sst2": [5.0, -3.0, 2.0]})
+    row = next(line for line in md.splitlines() if "| sst2 | robust (textfooler) |" in line)
+    assert "| +1.3 ± 4.0 | [-8.7, +11.4] |" in row and "**" not in row
+    assert "<td>+1.3 ± 4.0</td>" in page and "class='best'>+1.3" not in page
+    # A difference of exactly zero (the clean accuracies), interval [0, 0], is not bold either.
+    clean = next(line for line in md.splitlines() if "| sst2 | clean |" in line)
+    assert "**" not in clean
+    assert "only where its interval excludes zero" in md
+
+
+def test_a_difference_whose_interval_excludes_zero_is_bold(tmp_path):
+    # 10, 11, 12: interval about [+8.5, +13.5]; -10, -11, -12 the same below zero.
+    md, page = _comparison_md(tmp_path, {"sst2": [10.0, 11.0, 12.0], "boolq": [-10.0, -11.0, -12.0]})
+    assert "| **+11.0 ± 1.0** | [+8.5, +13.5] |" in md
+    assert "| **-11.0 ± 1.0** | [-13.5, -8.5] |" in md
+    assert "<td class='best'>+11.0 ± 1.0</td>" in page
+    # One seed: no interval, so no bold however large the difference.
+    md, _ = _comparison_md(tmp_path, {"sst2": [25.0]})
+    row = next(line for line in md.splitlines() if "| sst2 | robust (textfooler) |" in line)
+    assert "| +25.0 |  |" in row and "**" not in row
+
+
+def test_excludes_zero_is_strict():
+    assert compare.excludes_zero(0.1, 2.0) and compare.excludes_zero(-2.0, -0.1)
+    assert not compare.excludes_zero(0.0, 2.0) and not compare.excludes_zero(-2.0, 0.0)
+    assert not compare.excludes_zero(-1.0, 1.0) and not compare.excludes_zero(float("nan"), float("nan"))
+
+
 HEADER = "dataset,backbone,method,metric,attack,value,source\n"
 
 

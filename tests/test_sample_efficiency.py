@@ -77,7 +77,7 @@ def test_sizes_are_a_dimension_of_every_run(demo):
     validate(demo, SCHEMA)
     plan = cfg.Plan(demo)
     assert plan.sizes("sst2") == ["16", "64", "full"] and plan.sizes("boolq") == ["0.5", "full"]
-    assert len(plan.runs()) == (3 + 3 + 2) * 2 * 2
+    assert len(plan.runs()) == (3 + 3 + 2) * 4 * 2  # sizes x methods x seeds
     train = plan.train("sst2", "tiny-roberta", "mvp", 0, "64")
     assert (train["train_size"], train["subset_seed"]) == (64, 0)
     assert plan.train("boolq", "tiny-roberta", "mvp", 0, "0.5")["train_size"] == 0.5

@@ -64,6 +64,7 @@ def slurm_run(cluster, tmp_path_factory) -> tuple[Path, subprocess.CompletedProc
     config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
     config["datasets"] = {"sst2": config["datasets"]["sst2"]}
     config["seeds"] = [0]
+    config["methods"] = {k: config["methods"][k] for k in ("mlp_ft", "mvp")}
     (repo / "config" / "slurm.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(repo, "--profile", str(PROFILE), "--configfile", "config/slurm.yaml", timeout=2400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-8000:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict
 
@@ -55,6 +56,28 @@ def test_boolq_halves_validation_and_protects_question_format():
     assert all(q.endswith("?") and q == q.lower() for q in out["test"]["question"])
     assert set(out["train"]["label"]) == {0, 1}
     assert len(out["train"]) == 114  # 95% of 120
+
+
+def test_boolq_subset_is_the_reference_codes_block():
+    """train_fraction < 1 keeps what the reference's train_test_split(test_size=val_size,
+    train_size=train_size, seed=0)["train"] keeps: the block after a discarded val_size block
+    of one seeded permutation (not the permutation's first or last block)."""
+    rows = [{"question": f"Is it {i}", "answer": bool(i % 2), "passage": f"Passage {i}."} for i in range(200)]
+    raw = DatasetDict({"train": Dataset.from_list(rows), "validation": Dataset.from_list(rows[:40])})
+    out = prepare_splits("boolq", raw, {"split_seed": 0, "train_fraction": 0.5, "validation_fraction": 0.1})
+    passages = list(out["train"]["passage"])
+    reference = raw["train"].train_test_split(test_size=0.1, train_size=0.5, seed=0)["train"]
+    assert passages == [p.lower() for p in reference["passage"]]
+    permutation = np.random.default_rng(0).permutation(200)  # the one train_test_split draws
+    assert passages == [f"passage {i}." for i in permutation[20:120]]  # after the 10% block
+    assert passages != [f"passage {i}." for i in permutation[100:]] and passages != [f"passage {i}." for i in permutation[:100]]
+    # With validation_fraction = 1 - train_fraction (0.05 and 0.95: the reference's argparse
+    # defaults and our schema's) the block is the permutation's last one.
+    default = prepare_splits("boolq", raw, {"split_seed": 0, "train_fraction": 0.95})
+    assert list(default["train"]["passage"]) == [f"passage {i}." for i in permutation[10:]]
+    with pytest.raises(ProtocolError, match="exceeds 1"):
+        prepare_splits("boolq", raw, {"train_fraction": 0.95, "validation_fraction": 0.1})
+    assert len(prepare_splits("boolq", raw, {"train_fraction": 1.0, "validation_fraction": 0.1})["train"]) == 200
 
 
 def test_missing_split_names_the_problem():

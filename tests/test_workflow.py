@@ -98,11 +98,18 @@ def demo_run(tmp_path_factory):
     return repo
 
 
+DEMO_METHODS = ("mlp_ft", "mvp", "mlp_ft_adv", "mvp_adv")
+
+
 def test_demo_table_has_every_dataset_and_method(demo_run):
     table = pd.read_csv(demo_run / "results" / "tables" / "main.csv")
     assert sorted(zip(table.dataset, table.method)) == sorted(
-        (d, m) for d in ("sst2", "ag_news", "boolq") for m in ("mlp_ft", "mvp")
+        (d, m) for d in ("sst2", "ag_news", "boolq") for m in DEMO_METHODS
     )
+    # Every model learned, adversarially trained ones included: none collapsed to one class.
+    assert (table.degenerate_seeds == 0).all()
+    chance = {"sst2": 50.0, "ag_news": 25.0, "boolq": 50.0}
+    assert (table.clean_mean > table.dataset.map(chance) + 25).all(), table[["dataset", "method", "clean_mean"]]
     assert (table.num_seeds == 2).all()
     for col in ("clean_mean", "textfooler_robust_mean", "textbugger_robust_mean"):
         assert table[col].between(0, 100).all(), col
@@ -111,7 +118,7 @@ def test_demo_table_has_every_dataset_and_method(demo_run):
     assert (table.textbugger_robust_mean <= table.clean_mean + 1e-9).all()
     md = (demo_run / "results" / "tables" / "main.md").read_text()
     rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| Dataset")]
-    assert len(rows) == 6 and all("±" in r for r in rows)
+    assert len(rows) == 12 and all("±" in r for r in rows) and "†" not in md
 
 
 def test_demo_table_matches_per_run_files(demo_run):
@@ -143,7 +150,7 @@ def test_demo_reports_disabled_constraints_and_records(demo_run):
 
 def test_demo_cost_table_lists_every_train_and_attack_job(demo_run):
     costs = pd.read_csv(demo_run / "results" / "tables" / "costs.csv")
-    assert (costs.rule == "train").sum() == 12 and (costs.rule == "attack").sum() == 24
+    assert (costs.rule == "train").sum() == 24 and (costs.rule == "attack").sum() == 48
     assert (costs.seconds > 0).all() and (costs.max_rss_mb > 0).all()
 
 
@@ -161,7 +168,7 @@ def test_demo_best_marks_and_latex_match_per_run_files(demo_run):
     tex = (demo_run / "results" / "tables" / "main.tex").read_text()
     for dataset in ("sst2", "ag_news", "boolq"):
         for attack in ("textfooler", "textbugger"):
-            means = {m: sum(v.values()) / 2 for m in ("mlp_ft", "mvp") for v in [_per_run(demo_run, dataset, m, attack, "robust_accuracy")]}
+            means = {m: sum(v.values()) / 2 for m in DEMO_METHODS for v in [_per_run(demo_run, dataset, m, attack, "robust_accuracy")]}
             best = {m for m, v in means.items() if round(v, 1) == round(max(means.values()), 1)}
             rows = table[table.dataset == dataset]
             assert set(rows[rows[f"{attack}_best"]].method) == best, (dataset, attack)
@@ -171,7 +178,9 @@ def test_demo_best_marks_and_latex_match_per_run_files(demo_run):
 
 def test_demo_comparisons_match_per_run_files(demo_run):
     diffs = pd.read_csv(demo_run / "results" / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
-    assert set(diffs.comparison) == {"mvp - mlp_ft"}  # the paper's pairs present in the demo
+    # The paper's pairs, all present in the demo.
+    assert set(diffs.comparison) == {"mvp - mlp_ft", "mvp - mlp_ft_adv", "mvp_adv - mvp"}
+    diffs = diffs[diffs.comparison == "mvp - mlp_ft"]
     averages = {}
     for attack in ("textfooler", "textbugger"):
         per_dataset = []
@@ -201,7 +210,7 @@ def test_demo_published_table_never_invents_values(demo_run):
     # The demo's tiny backbone has no published numbers: ours stand alone ...
     ours = table[table.backbone == "tiny-roberta"]
     assert ours.published.isna().all() and ours.difference.isna().all()
-    assert len(ours) == 3 * 2 * 3  # datasets x methods x (clean + 2 attacks)
+    assert len(ours) == 3 * 4 * 3  # datasets x methods x (clean + 2 attacks)
     boolq = ours[(ours.dataset == "boolq") & (ours.method == "mvp") & (ours.attack == "textfooler")].iloc[0]
     assert boolq.ours_mean == pytest.approx(sum(_per_run(demo_run, "boolq", "mvp", "textfooler", "robust_accuracy").values()) / 2, abs=1e-3)
     # ... and every published value is shown as given, with its source.
@@ -313,7 +322,7 @@ def test_changing_mvp_templates_reruns_only_mvp(demo_run):
     jobs = _planned_jobs(demo_run, path)
     rules = {r for r, _ in jobs}
     assert rules == {*RUN_RULES, *DOWNSTREAM, "training_curves", "adversarial_examples"}
-    assert all("method=mvp" in w for r, w in jobs if r in RUN_RULES)
+    assert all("method=mvp," in w for r, w in jobs if r in RUN_RULES)  # not mvp_adv
     assert len([1 for r, _ in jobs if r == "train"]) == 6  # 3 datasets x 2 seeds
 
 
@@ -323,7 +332,7 @@ def test_changing_one_attack_reruns_only_that_attack(demo_run):
     # Training curves read only training metrics: they stay.
     assert {r for r, _ in jobs} == {"attack", "merge_attack", *DOWNSTREAM, "adversarial_examples"}
     assert all("attack=textbugger" in w for r, w in jobs if r in ("attack", "merge_attack"))
-    assert len([1 for r, _ in jobs if r == "attack"]) == 12
+    assert len([1 for r, _ in jobs if r == "attack"]) == 24  # 3 datasets x 4 methods x 2 seeds
 
 
 def test_adding_a_seed_adds_only_that_seed(demo_run):
@@ -331,7 +340,7 @@ def test_adding_a_seed_adds_only_that_seed(demo_run):
     jobs = _planned_jobs(demo_run, path)
     assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", *DOWNSTREAM, "training_curves", "adversarial_examples"}
     assert all("seed=2" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
-    assert len([1 for r, _ in jobs if r == "train"]) == 6
+    assert len([1 for r, _ in jobs if r == "train"]) == 12
 
 
 @contextlib.contextmanager
@@ -369,10 +378,10 @@ def test_editing_one_sst2_template_reruns_only_sst2_mvp(demo_run):
     finally:
         prompts.write_text(original)
     assert {r for r, _ in jobs} == {*RUN_RULES, *DOWNSTREAM, "training_curves", "adversarial_examples"}
-    assert all("dataset=sst2" in w and "method=mvp" in w for r, w in jobs if r in RUN_RULES)
+    assert all("dataset=sst2" in w and re.search(r"method=mvp(_adv)?,", w) for r, w in jobs if r in RUN_RULES)
     assert {w for r, w in jobs if r in ("training_curves", "adversarial_examples")} == {"dataset=sst2"}
-    assert len([1 for r, _ in jobs if r == "train"]) == 2  # 2 seeds
-    assert len([1 for r, _ in jobs if r == "check_prompts"]) == 1
+    assert len([1 for r, _ in jobs if r == "train"]) == 4  # mvp and mvp_adv, 2 seeds
+    assert len([1 for r, _ in jobs if r == "check_prompts"]) == 2
 
 
 # Each stage's code digest is the import closure of its entry module: an edit of any module
@@ -380,10 +389,10 @@ def test_editing_one_sst2_template_reruns_only_sst2_mvp(demo_run):
 @pytest.mark.parametrize(
     "module,rules",
     [
-        ("train/adversarial.py", {"train": 12, "evaluate": 12, "attack": 24}),
-        ("train/probe.py", {"train": 12, "evaluate": 12, "attack": 24}),
-        ("train/evaluate.py", {"train": 12, "evaluate": 12, "attack": 24}),
-        ("attack/recipes.py", {"train": 0, "evaluate": 0, "attack": 24}),
+        ("train/adversarial.py", {"train": 24, "evaluate": 24, "attack": 48}),
+        ("train/probe.py", {"train": 24, "evaluate": 24, "attack": 48}),
+        ("train/evaluate.py", {"train": 24, "evaluate": 24, "attack": 48}),
+        ("attack/recipes.py", {"train": 0, "evaluate": 0, "attack": 48}),
         ("aggregate/formats.py", {"train": 0, "attack": 0, "aggregate": 1, "compare": 1}),
     ],
 )
@@ -433,7 +442,7 @@ def test_interrupted_attack_rerun_leaves_no_stale_summary(demo_run, tmp_path, mo
     result = _snakemake(repo, "--cores", "2", "--configfile", path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     summaries = sorted((repo / "results" / "runs").glob("*/*/*/seed-*/attacks/textbugger.json"))
-    assert len(summaries) == 12
+    assert len(summaries) == 24
     assert {json.loads(f.read_text())["num_examples"] for f in summaries} == {5}
     table = pd.read_csv(repo / "results" / "tables" / "main.csv")
     assert set(table.textbugger_num_examples) == {5}
@@ -533,17 +542,26 @@ def test_every_method_trains_through_the_same_rules(tmp_path):
         "projectcls": {"kind": "projectcls"},
         "clsprompt": {"kind": "clsprompt"},
         "mvp": {"kind": "mvp"},
-        "mlp_ft_adv": {"kind": "mlp_ft", "adv": {"norm": "l2", "epsilon": 1.0}},
-        "mvp_adv": {"kind": "mvp", "adv": {"norm": "linf", "epsilon": 0.01}},
+        "mlp_ft_adv": {"kind": "mlp_ft", "adv": {"epsilon": 0.5, "epsilon_unit": "embedding_norm", "warmup_epochs": 1}},
+        "mvp_adv": {"kind": "mvp", "adv": {"norm": "linf", "epsilon": 0.01, "objective": "adversarial"}},
         "untrained_mvp": {"kind": "mvp", "untrained": True},
     }
+    # The budget sweep: one more mlp_ft_adv run at 0.25, attacked by TextFooler alone.
+    config["adv_sweep"] = {"methods": ["mlp_ft_adv"], "epsilons": [0.25, 0.5], "attacks": ["textfooler"]}
     for attack in config["attacks"].values():
         attack["num_examples"] = 6
     (repo / "config" / "methods.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(repo, "--cores", "2", "--configfile", "config/methods.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     table = pd.read_csv(repo / "results" / "tables" / "main.csv")
-    assert list(table.method) == list(config["methods"])
+    assert list(table.method) == list(config["methods"])  # the sweep's run is not a row
+    sweep = pd.read_csv(repo / "results" / "tables" / "adv_sweep.csv")
+    assert list(zip(sweep.run, sweep.epsilon)) == [("mlp_ft", 0.0), ("mlp_ft_adv-eps0.25", 0.25), ("mlp_ft_adv", 0.5)]
+    assert sweep.textfooler_robust_accuracy_mean.between(0, 100).all()
+    assert (repo / "results" / "plots" / "adv_sweep.png").read_bytes()[:4] == b"\x89PNG"
+    variant = repo / "results" / "runs" / "sst2" / "tiny-roberta" / "mlp_ft_adv-eps0.25" / "seed-0"
+    assert json.loads((variant / "metrics.json").read_text())["adv"]["epsilon_setting"] == 0.25
+    assert sorted(p.name for p in (variant / "attacks").glob("*.json")) == ["textfooler.json"]
     assert table[["clean_mean", "textfooler_robust_mean", "textbugger_robust_mean"]].notna().all().all()
     run = repo / "results" / "runs" / "sst2" / "tiny-roberta"
     assert "probe" in json.loads((run / "lpft" / "seed-0" / "metrics.json").read_text())

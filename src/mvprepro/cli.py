@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     stage("plot", "accuracy and attack-success figures (PNG)", "runs", "accuracy", "success")
     stage("ood", "in- vs out-of-distribution accuracy: effective robustness (CSV, PNG)", "runs", "figure", "table")
     stage("efficiency", "accuracy against training-set size of one dataset (PNG, CSV, MD, HTML)", "runs", "figure", "csv", "md", "html", many=("metrics",))
+    stage("adv-sweep", "accuracy against the adversarial budget (PNG, CSV, MD)", "figure", "csv", "md", many=("metrics", "clean", "attacks"))
     stage("curves", "training curves of one dataset's runs (PNG)", "out", many=("metrics",))
     stage("examples", "successful adversarial examples of one dataset (HTML)", "out", many=("records",))
     return p
@@ -187,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         from .report.plots import plot
 
         plot(spec, args.runs, {"accuracy": args.accuracy, "success": args.success})
+    elif cmd == "adv-sweep":
+        from .report.adv_sweep import adv_sweep
+
+        adv_sweep(spec, args.metrics, args.clean, args.attacks, {k: getattr(args, k) for k in ("figure", "csv", "md")})
     elif cmd == "curves":
         from .report.plots import curves_plot
 

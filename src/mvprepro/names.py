@@ -8,7 +8,7 @@ nothing heavy: the workflow reads it while parsing the Snakefile.
 from __future__ import annotations
 
 # methods.<name>.kind: one model class each (mvprepro.train.models.MODEL_CLASSES).
-METHOD_KINDS = ("mlp_ft", "projectcls", "lpft", "clsprompt", "mvp")
+METHOD_KINDS = ("mlp_ft", "projectcls", "lpft", "lpft_sparse", "clsprompt", "mvp")
 # Kinds that read label words through the LM head, so they have a verbalizer.
 PROMPT_KINDS = ("mvp", "clsprompt")
 # attacks.<name>.recipe: one builder each (mvprepro.attack.recipes.BUILDERS).

@@ -59,6 +59,8 @@ if gpu_slots():
 
 PLAN = cfg.Plan(config)
 DATASETS, BACKBONES, METHODS = PLAN.datasets, PLAN.backbones, PLAN.methods
+# The adversarial-budget sweep's extra runs (adv_sweep): method names like mlp_ft_adv-eps0.1.
+SWEEP_METHODS = list(PLAN.sweep_variants)
 SEEDS, ATTACKS = PLAN.seeds, PLAN.attacks
 # One run's folder below results/runs/ (and logs/, results/benchmarks/). {size} is empty
 # without train_sizes, so such configs keep their paths; else it is "size-<size>/".
@@ -73,7 +75,7 @@ wildcard_constraints:
     dataset=ALL_DATASETS,
     target=ALL_DATASETS,
     backbone="|".join(map(re.escape, BACKBONES)),
-    method="|".join(map(re.escape, METHODS)),
+    method="|".join(map(re.escape, METHODS + SWEEP_METHODS)),
     attack="|".join(map(re.escape, ATTACKS)) if ATTACKS else "(?!)",
     seed=r"\d+",
     size=r"(|size-[^/]+/)",
@@ -214,6 +216,15 @@ def run_files(runs, *names):
     return files
 
 
+def sweep_attack_files():
+    """The attack summaries of the sweep's points, point-major (PLAN.sweep_attacks)."""
+    return [
+        f"{RUN.format(**run_wildcards(p))}/attacks/{a}.json"
+        for p in PLAN.sweep_points()
+        for a in PLAN.sweep_attacks()
+    ]
+
+
 def benchmark_files(wildcards):
     files = []
     for job in PLAN.benchmark_jobs():
@@ -265,6 +276,15 @@ FIGURES = [
             "results/tables/effective_robustness.csv",
         ]
         if PLAN.ood_runs()
+        else []
+    ),
+    *(
+        [
+            "results/plots/adv_sweep.png",
+            "results/tables/adv_sweep.csv",
+            "results/tables/adv_sweep.md",
+        ]
+        if PLAN.sweep_points()
         else []
     ),
     *[

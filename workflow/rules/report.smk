@@ -164,3 +164,30 @@ rule sample_efficiency:
         "python -m mvprepro efficiency --spec {params.spec:q} --runs {input.runs} "
         "--metrics {input.metrics} --figure {output.figure} --csv {output.csv} "
         "--md {output.md} --html {output.html} > {log} 2>&1"
+
+
+# Accuracy against the adversarial-training budget (configs with adv_sweep).
+rule adv_sweep:
+    input:
+        metrics=lambda w: run_files(PLAN.sweep_points(), "metrics.json"),
+        clean=lambda w: run_files(PLAN.sweep_points(), "clean.json"),
+        attacks=lambda w: sweep_attack_files(),
+    output:
+        figure=report(
+            "results/plots/adv_sweep.png",
+            caption="../report/adv_sweep.rst",
+            category="2. Plots",
+            labels={"figure": "accuracy vs adversarial budget"},
+        ),
+        csv="results/tables/adv_sweep.csv",
+        md="results/tables/adv_sweep.md",
+    log:
+        "logs/adv_sweep.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=spec("adv_sweep"),
+    shell:
+        "python -m mvprepro adv-sweep --spec {params.spec:q} --metrics {input.metrics} "
+        "--clean {input.clean} --attacks {input.attacks} --figure {output.figure} "
+        "--csv {output.csv} --md {output.md} > {log} 2>&1"

@@ -9,10 +9,16 @@ beside the in-distribution ones of the same row. The standard deviation
 is the sample standard deviation (ddof=1) over seeds; it is empty with a single seed. The
 best robust accuracy per dataset and backbone is marked (bold), ties included, because that
 is the comparison the paper's table is read for.
+
+A collapsed model (``degenerate`` in its clean.json: one class takes at least
+``degenerate_share`` of its test predictions) gets a high "robust accuracy" for free, since
+an attack cannot flip a constant prediction. Its rows carry a dagger and a footnote, and
+they are never marked best, so a collapse can never pass for robustness.
 """
 
 from __future__ import annotations
 
+import html as _html
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,12 @@ from .formats import html_document, html_table, latex_escape, markdown_table
 # Metrics read from each attack's summary; ``clean_accuracy`` there is the accuracy on the
 # attacked subset, renamed so it is never confused with the whole-split clean accuracy.
 ATTACK_METRICS = ("robust_accuracy", "clean_accuracy", "attack_success_rate", "mean_words_perturbed_pct", "mean_queries")
+
+# The mark of a row with a collapsed seed, and the share the evaluate stage uses by default
+# (for a clean.json that flags a collapse without saying its threshold).
+DAGGER = "†"
+LATEX_DAGGER = "$^\\dagger$"
+DEFAULT_DEGENERATE_SHARE = 0.95
 
 
 def attach_files(
@@ -65,9 +77,16 @@ def in_distribution(long: pd.DataFrame) -> pd.DataFrame:
     return long[long["evaluated_on"] == long["dataset"]].reset_index(drop=True)
 
 
+def collapse_flags(clean: dict[str, Any]) -> dict[str, Any]:
+    """``degenerate`` and ``degenerate_share`` of one clean.json; a file written before the
+    evaluate stage flagged collapses has neither and counts as not degenerate."""
+    return {"degenerate": bool(clean.get("degenerate", False)), "degenerate_share": clean.get("degenerate_share", float("nan"))}
+
+
 def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
     """Every run's numbers in long format, read from its clean.json and attack summaries
-    (a run with a ``target`` was measured on that evaluate_on dataset)."""
+    (a run with a ``target`` was measured on that evaluate_on dataset). Every row of a run
+    carries the collapse flags of the clean.json of the dataset it was measured on."""
     rows = []
     for run in runs:
         key = {k: run[k] for k in ("dataset", "backbone", "method", "seed")}
@@ -75,13 +94,26 @@ def collect(runs: list[dict[str, Any]]) -> pd.DataFrame:
             key["train_size"] = str(run["size"])
         key["evaluated_on"] = run.get("target", run["dataset"])
         clean = read_json(run["clean"])
-        rows.append({**key, "metric": "clean_accuracy", "attack": "", "value": clean["accuracy"], "num_examples": clean["num_examples"]})
+        flags = collapse_flags(clean)
+        rows.append({**key, "metric": "clean_accuracy", "attack": "", "value": clean["accuracy"], "num_examples": clean["num_examples"], **flags})
         for attack, path in sorted(run["attacks"].items()):
             summary = read_json(path)
             for metric in ATTACK_METRICS:
                 name = metric if metric != "clean_accuracy" else "attacked_clean_accuracy"
-                rows.append({**key, "metric": name, "attack": attack, "value": summary[metric], "num_examples": summary["num_examples"]})
+                rows.append({**key, "metric": name, "attack": attack, "value": summary[metric], "num_examples": summary["num_examples"], **flags})
     return pd.DataFrame(rows)
+
+
+def degenerate_seeds(group: pd.DataFrame) -> tuple[int, float]:
+    """How many seeds of one summary row collapsed, and the share they were judged by (the
+    largest given; NaN when no clean.json says). A frame without the flags (a runs.csv
+    written before them) has none."""
+    if "degenerate" not in group.columns:
+        return 0, float("nan")
+    flagged = group["degenerate"].eq(True)
+    count = int(group.loc[flagged, "seed"].nunique())
+    share = group["degenerate_share"].max() if "degenerate_share" in group.columns else float("nan")
+    return count, float(share)
 
 
 def _ordered(
@@ -130,6 +162,7 @@ def summarise(
     out = []
     for values, group in long.groupby(keys, sort=False):
         row: dict[str, Any] = {**dict(zip(keys, values)), "num_seeds": group["seed"].nunique()}
+        row["degenerate_seeds"], row["degenerate_share"] = degenerate_seeds(group)
         dataset = row["dataset"]
         clean = group[group.metric == "clean_accuracy"]
         row["clean_mean"], row["clean_std"] = clean["value"].mean(), clean["value"].std(ddof=1)
@@ -146,12 +179,22 @@ def summarise(
         out.append(row)
     table = _ordered(pd.DataFrame(out), dataset_order, method_order, sizes)
     for attack in attack_order:
-        col = f"{attack}_robust_mean"
-        if col in table.columns:
-            best = table.groupby([k for k in keys if k != "method"])[col].transform("max")
-            # Rounded as displayed, so that two methods shown with the same number are both bold.
-            table[f"{attack}_best"] = table[col].round(1) == best.round(1)
+        if f"{attack}_robust_mean" in table.columns:
+            table[f"{attack}_best"] = best_robust(table, attack, [k for k in keys if k != "method"])
     return table
+
+
+def best_robust(table: pd.DataFrame, attack: str, within: list[str]) -> pd.Series:
+    """Which rows have the best robust mean of their dataset (size) and backbone.
+
+    Rows with a collapsed seed neither win nor set the bar: their robust accuracy measures
+    the collapse, not robustness. Rounded as displayed, so that two methods shown with the
+    same number are both bold.
+    """
+    col = f"{attack}_robust_mean"
+    eligible = table["degenerate_seeds"] == 0
+    best = table[col].where(eligible).groupby([table[k] for k in within]).transform("max")
+    return eligible & (table[col].round(1) == best.round(1))
 
 
 def attacks_in(table: pd.DataFrame, attack_order: list[str]) -> list[str]:
@@ -181,7 +224,7 @@ def _cells(table: pd.DataFrame, attacks: list[str]) -> tuple[list[str], list[lis
     rows = []
     for _, r in table.iterrows():
         cells = [(str(r["dataset"]), False)] + ([(str(r["train_size"]), False)] if sized else [])
-        cells += [(str(r["backbone"]), False), (str(r["method"]), False)]
+        cells += [(str(r["backbone"]), False), (method_label(r), False)]
         cells += [(str(int(r["num_seeds"])), False), (fmt(r["clean_mean"], r["clean_std"]), False)]
         cells += [(fmt(r[f"{a}_robust_mean"], r[f"{a}_robust_std"]), bool(r[f"{a}_best"])) for a in attacks]
         for t in targets:
@@ -189,6 +232,39 @@ def _cells(table: pd.DataFrame, attacks: list[str]) -> tuple[list[str], list[lis
             cells += [(fmt(r[f"ood_{t}_{a}_robust_mean"], r[f"ood_{t}_{a}_robust_std"]), False) for a in attacks]
         rows.append(cells)
     return header, rows
+
+
+def method_label(row: pd.Series) -> str:
+    """The method's name, with the dagger when any of its seeds collapsed."""
+    return f"{row['method']} {DAGGER}" if row.get("degenerate_seeds", 0) > 0 else str(row["method"])
+
+
+def _row_name(row: pd.Series) -> str:
+    parts = [row["dataset"]] + ([f"size {row['train_size']}"] if "train_size" in row.index else []) + [row["backbone"], row["method"]]
+    return " / ".join(str(p) for p in parts)
+
+
+def _share_text(table: pd.DataFrame) -> str:
+    """The collapse threshold(s) of the marked rows, as a percentage (the default where no
+    clean.json says)."""
+    shares = sorted(set(table["degenerate_share"].dropna())) or [DEFAULT_DEGENERATE_SHARE]
+    return "/".join(f"{round(100 * s, 2):g}%" for s in shares)
+
+
+def degenerate_footnote(table: pd.DataFrame) -> str:
+    """What the dagger means, with each marked row's count; empty when no seed collapsed."""
+    if "degenerate_seeds" not in table.columns:
+        return ""
+    marked = table[table["degenerate_seeds"] > 0]
+    if marked.empty:
+        return ""
+    counts = "; ".join(f"{_row_name(r)}: {int(r['degenerate_seeds'])} of {int(r['num_seeds'])} seeds" for _, r in marked.iterrows())
+    return (
+        f"{DAGGER} A collapsed model: some seeds predict one class for ≥{_share_text(marked)} of the "
+        f"test examples ({counts}). Its robust accuracy is not robustness (an attack cannot flip a "
+        f"constant prediction), so a row marked {DAGGER} is never marked best (bold), even with the "
+        "highest robust accuracy."
+    )
 
 
 def label_columns(table: pd.DataFrame) -> int:
@@ -217,7 +293,18 @@ def note(table: pd.DataFrame, attacks: list[str]) -> str:
 def markdown(table: pd.DataFrame, attack_order: list[str]) -> str:
     attacks = attacks_in(table, attack_order)
     header, rows = _cells(table, attacks)
-    return markdown_table(header, rows) + "\n" + note(table, attacks) + "\n"
+    footnote = degenerate_footnote(table)
+    return markdown_table(header, rows) + "\n" + (footnote + "\n\n" if footnote else "") + note(table, attacks) + "\n"
+
+
+def latex_footnote(table: pd.DataFrame) -> str:
+    """The dagger's meaning in one short line under the tabular (the per-row counts go in
+    a comment above it, to keep the table's width)."""
+    share = latex_escape(_share_text(table[table["degenerate_seeds"] > 0]))
+    return (
+        f"{LATEX_DAGGER} Some seeds predict one class for $\\geq${share} of the test examples "
+        "(a collapsed model); such a row is never marked best."
+    )
 
 
 def latex(table: pd.DataFrame, attack_order: list[str]) -> str:
@@ -225,8 +312,10 @@ def latex(table: pd.DataFrame, attack_order: list[str]) -> str:
     attacks = attacks_in(table, attack_order)
     header, rows = _cells(table, attacks)
     labels = label_columns(table)
+    footnote = degenerate_footnote(table)
     lines = [
         "% " + note(table, attacks),
+        *(["% " + footnote] if footnote else []),
         "% Needs \\usepackage{booktabs}.",
         "\\begin{tabular}{" + "l" * labels + "r" * (len(header) - labels) + "}",
         "\\toprule",
@@ -238,17 +327,22 @@ def latex(table: pd.DataFrame, attack_order: list[str]) -> str:
         if previous is not None and cells[0][0] != previous:
             lines.append("\\midrule")
         previous = cells[0][0]
-        texts = [latex_escape(t).replace(" ± ", " $\\pm$ ") for t, _ in cells]
+        texts = [latex_escape(t).replace(" ± ", " $\\pm$ ").replace(f" {DAGGER}", LATEX_DAGGER) for t, _ in cells]
         texts = [f"\\textbf{{{t}}}" if best and t else t for t, (_, best) in zip(texts, cells)]
         lines.append(" & ".join(texts) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
+    lines.append("\\bottomrule")
+    if footnote:
+        lines.append(f"\\multicolumn{{{len(header)}}}{{l}}{{\\footnotesize {latex_footnote(table)}}} \\\\")
+    lines.append("\\end{tabular}")
     return "\n".join(lines) + "\n"
 
 
 def html(table: pd.DataFrame, attack_order: list[str]) -> str:
     attacks = attacks_in(table, attack_order)
     header, rows = _cells(table, attacks)
-    body = html_table(header, rows, label_columns(table)) + f"<p class='note'>{note(table, attacks)}</p>"
+    footnote = degenerate_footnote(table)
+    body = html_table(header, rows, label_columns(table))
+    body += (f"<p class='note'>{_html.escape(footnote)}</p>" if footnote else "") + f"<p class='note'>{note(table, attacks)}</p>"
     return html_document("Clean and robust accuracy", body)
 
 

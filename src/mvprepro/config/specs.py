@@ -48,6 +48,7 @@ STAGE_CODE = {
     "effective_robustness": "mvprepro.report.ood",
     "adversarial_examples": "mvprepro.report.examples",
     "sample_efficiency": "mvprepro.report.efficiency",
+    "adv_sweep": "mvprepro.report.adv_sweep",
 }
 
 # What names one run: a model trained on a dataset (of one training-set size, when the
@@ -70,6 +71,7 @@ TRAINING_KEYS = (
     "max_length",
     "prompt_reserve",
     "max_eval_examples",
+    "degenerate_share",
     "device",
 )
 
@@ -100,6 +102,42 @@ def attack_resource_paths(config: dict[str, Any]) -> dict[str, str]:
     return paths
 
 
+def variant_name(config: dict[str, Any], method: str, epsilon: float) -> str:
+    """The run name of ``method`` at another adversarial budget (``mlp_ft_adv-eps0.03``);
+    the method's own name at its configured epsilon, so that run is shared."""
+    if float(epsilon) == float(config["methods"][method]["adv"]["epsilon"]):
+        return method
+    return f"{method}-eps{float(epsilon):g}"
+
+
+def sweep_variants(config: dict[str, Any]) -> dict[str, tuple[str, float]]:
+    """Every sweep variant's name -> (its configured method, its epsilon)."""
+    sweep = config.get("adv_sweep")
+    if not sweep:
+        return {}
+    out = {}
+    for method in sweep["methods"]:
+        for epsilon in sweep["epsilons"]:
+            name = variant_name(config, method, epsilon)
+            if name != method:
+                out[name] = (method, float(epsilon))
+    return out
+
+
+def clean_counterpart(config: dict[str, Any], method: str) -> str | None:
+    """The epsilon-0 reference of a +adv method: the first configured method without
+    ``adv`` whose settings are the same apart from ``training`` overrides (e.g. ``mvp`` for
+    ``mvp_adv``, which may train longer or with larger batches)."""
+
+    def settings(entry: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in entry.items() if k not in ("adv", "training")}
+
+    for name, other in config["methods"].items():
+        if "adv" not in other and settings(other) == settings(config["methods"][method]):
+            return name
+    return None
+
+
 class Plan:
     """The specs of every job of one validated config (methods memoised: a plan is per run)."""
 
@@ -112,6 +150,8 @@ class Plan:
         self.methods = list(config["methods"])
         self.seeds = [int(s) for s in config["seeds"]]
         self.attacks = list(config["attacks"])
+        # The adversarial-budget sweep's extra methods: name -> (configured method, epsilon).
+        self.sweep_variants = sweep_variants(config)
 
     # ------------------------------------------------------------------ helpers
     def _spec(self, rule: str, settings: dict[str, Any], upstream: Any, local: Any = None) -> dict[str, Any]:
@@ -165,8 +205,62 @@ class Plan:
     def shards(self, attack: str) -> int:
         return int(self.config["attacks"][attack]["shards"])
 
+    def method_config(self, method: str) -> dict[str, Any]:
+        """A method's config entry; a sweep variant is its method with another epsilon."""
+        if method in self.sweep_variants:
+            base, epsilon = self.sweep_variants[method]
+            entry = self.config["methods"][base]
+            return {**entry, "adv": {**entry["adv"], "epsilon": epsilon}}
+        return self.config["methods"][method]
+
     def uses_prompts(self, method: str) -> bool:
-        return self.config["methods"][method]["kind"] in PROMPT_KINDS
+        return self.method_config(method)["kind"] in PROMPT_KINDS
+
+    # ------------------------------------------------------------------ the budget sweep
+    def sweep_points(self) -> list[dict[str, Any]]:
+        """The runs of the adversarial-budget figure, one per (dataset, method, epsilon,
+        seed): each swept method at each epsilon (its own run where the epsilon is its
+        configured one, else a sweep variant), and its clean counterpart at epsilon 0."""
+        sweep = self.config.get("adv_sweep")
+        if not sweep:
+            return []
+        points = []
+        for dataset in sweep.get("datasets") or self.datasets:
+            size = self.sizes(dataset)[-1]
+            for backbone in self.backbones:
+                for base in sweep["methods"]:
+                    entry = self.config["methods"][base]
+                    clean = clean_counterpart(self.config, base)
+                    names = ([(clean, 0.0)] if clean else []) + [(variant_name(self.config, base, e), float(e)) for e in sweep["epsilons"]]
+                    for method, epsilon in names:
+                        for seed in sweep.get("seeds") or self.seeds[:1]:
+                            run = {"dataset": dataset, **({"size": size} if size is not None else {}), "backbone": backbone, "method": method, "seed": int(seed)}
+                            points.append({**run, "swept": base, "epsilon": epsilon, "epsilon_unit": entry["adv"]["epsilon_unit"]})
+        return points
+
+    def sweep_runs(self) -> list[dict[str, Any]]:
+        """The sweep's runs that the main grid does not already have (its variants)."""
+        seen, runs = set(), []
+        for point in self.sweep_points():
+            run = self.key(point)
+            if point["method"] in self.sweep_variants and tuple(run.items()) not in seen:
+                seen.add(tuple(run.items()))
+                runs.append(run)
+        return runs
+
+    def sweep_attacks(self) -> list[str]:
+        sweep = self.config.get("adv_sweep") or {}
+        return list(sweep.get("attacks") or self.attacks)
+
+    @lru_cache(maxsize=None)
+    def adv_sweep(self) -> dict[str, Any]:
+        points = self.sweep_points()
+        upstream = []
+        for point in points:
+            key = self.key(point)
+            upstream.append([self.train(**key), self.evaluate(**key), [self.merge_attack(**key, attack=a) for a in self.sweep_attacks()]])
+        settings = {"points": points, "attacks": self.sweep_attacks(), "datasets": self.datasets}
+        return self._spec("adv_sweep", settings, upstream)
 
     def backbone_corpus(self, backbone: str) -> list[str]:
         """Datasets whose text a backbone builder trains its tokenizer on (none for hub/path):
@@ -251,12 +345,12 @@ class Plan:
     @lru_cache(maxsize=None)
     def method(self, dataset: str, backbone: str, method: str) -> dict[str, Any]:
         """A method's resolved settings on a dataset and backbone: prompts read from their files."""
-        m = dict(self.config["methods"][method])
+        m = dict(self.method_config(method))
         for key in ("prompts", "template_indices", "training"):
             m.pop(key, None)
         spec = {"name": method, **m}
         if m["kind"] in PROMPT_KINDS:
-            spec.update(prompts_for(self.config, dataset, method, backbone))
+            spec.update(prompts_for(self.config, dataset, self.sweep_variants.get(method, (method,))[0], backbone))
         return spec
 
     @lru_cache(maxsize=None)
@@ -272,7 +366,7 @@ class Plan:
 
     def training(self, method: str) -> dict[str, Any]:
         training = {k: self.config["training"][k] for k in TRAINING_KEYS}
-        training.update(self.config["methods"][method].get("training", {}))
+        training.update(self.method_config(method).get("training", {}))
         return training
 
     @lru_cache(maxsize=None)
@@ -301,7 +395,12 @@ class Plan:
     ) -> dict[str, Any]:
         """Clean accuracy on the test split of ``dataset``, or of an evaluate_on ``target``."""
         t = self.config["training"]
-        settings = {"batch_size": t["eval_batch_size"], "device": t["device"], "precision": t["precision"]}
+        settings = {
+            "batch_size": t["eval_batch_size"],
+            "device": t["device"],
+            "precision": t["precision"],
+            "degenerate_share": t["degenerate_share"],
+        }
         settings.update(self._target_settings(dataset, target))
         upstream = [self.train(dataset, backbone, method, seed, size), self.tokenize(target or dataset, backbone)]
         return self._spec("evaluate", settings, upstream)
@@ -386,9 +485,10 @@ class Plan:
         """Every adapt_backbone, train and attack job (rule and wildcards), in the order of
         their benchmark files."""
         jobs: list[dict[str, Any]] = [{"rule": "adapt_backbone", "backbone": b} for b in self.backbones if self.adapt_corpus(b)]
-        for run in self.runs():
+        sweep_runs = self.sweep_runs()
+        for run in self.runs() + sweep_runs:
             jobs.append({"rule": "train", **run, "attack": "", "shard": ""})
-            for attack in self.attacks:
+            for attack in self.sweep_attacks() if run in sweep_runs else self.attacks:
                 jobs.extend({"rule": "attack", **run, "attack": attack, "shard": i} for i in range(self.shards(attack)))
             for target in self.targets(run["dataset"]):
                 for attack in self.attacks:

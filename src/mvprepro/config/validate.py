@@ -213,12 +213,45 @@ def _dataset_errors(config: dict[str, Any]) -> list[str]:
     return errors
 
 
+def _sweep_errors(config: dict[str, Any]) -> list[str]:
+    """Problems of the adversarial-budget sweep (``adv_sweep``)."""
+    sweep = config.get("adv_sweep")
+    if not sweep:
+        return []
+    from .specs import sweep_variants
+
+    errors = []
+    for method in sweep["methods"]:
+        if method not in config["methods"]:
+            errors.append(f"adv_sweep.methods: {method!r} is not defined in methods")
+        elif not config["methods"][method].get("adv"):
+            errors.append(f"adv_sweep.methods: {method!r} has no adv section (only adversarially trained methods are swept)")
+    for key, known in (("datasets", trained_datasets(config)), ("attacks", list(config["attacks"]))):
+        for name in sweep.get(key) or []:
+            if name not in known:
+                errors.append(f"adv_sweep.{key}: {name!r} is not one of {known}")
+    if len(set(map(float, sweep["epsilons"]))) != len(sweep["epsilons"]):
+        errors.append("adv_sweep.epsilons: an epsilon is listed twice")
+    if not errors:
+        for name in sweep_variants(config):
+            if name in config["methods"]:
+                errors.append(f"adv_sweep: the sweep's run {name!r} has the name of a configured method; rename that method")
+    return errors
+
+
 def check(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` listing every semantic problem of a schema-valid config."""
     errors = _dataset_errors(config)
     for name, m in config["methods"].items():
         if m["kind"] not in METHOD_KINDS:
             errors.append(f"methods.{name}.kind: {m['kind']!r} is not one of {list(METHOD_KINDS)}")
+        adv = m.get("adv") or {}
+        epochs = {**config["training"], **m.get("training", {})}["max_epochs"]
+        if adv.get("warmup_epochs", 0) >= epochs:
+            errors.append(
+                f"methods.{name}.adv.warmup_epochs ({adv['warmup_epochs']}) leaves no adversarial epoch of "
+                f"max_epochs {epochs}: lower it, or raise training.max_epochs (or methods.{name}.training.max_epochs)"
+            )
         for key in ("prompts", "template_indices"):
             for ds in m.get(key, {}) if isinstance(m.get(key), dict) else ():
                 if ds not in config["datasets"]:
@@ -272,6 +305,7 @@ def check(config: dict[str, Any]) -> None:
         if a["shards"] > a["num_examples"]:
             errors.append(f"attacks.{name}.shards ({a['shards']}) is larger than num_examples ({a['num_examples']})")
     errors += _report_errors(config)
+    errors += _sweep_errors(config)
     if config["training"]["prompt_reserve"] >= config["training"]["max_length"]:
         errors.append("training.prompt_reserve must be smaller than training.max_length")
     if errors:

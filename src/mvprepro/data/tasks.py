@@ -13,7 +13,9 @@ The presets mirror the authors' reference code:
   split into train / validation with a fixed seed; sentences without a letter are dropped.
 * AG News: the official test set; train is split into train / validation.
 * BoolQ: no public test labels either, so the official validation set is halved (seed 0)
-  into validation and test; the training set is subsampled to ``train_fraction``. The input
+  into validation and test; the training set is subsampled to ``train_fraction`` as the
+  reference code does it: the block of one seeded permutation that follows a discarded
+  ``validation_fraction`` block (:func:`_reference_subset`). The input
   is ``passage </s></s> question?``: the passage is the first column (the one attacks may
   change and truncation may shorten), the question the second (never changed).
 
@@ -245,10 +247,26 @@ def _subsample(train: "Dataset", train_fraction: float, seed: int) -> "Dataset":
     return train.train_test_split(test_size=round(1.0 - train_fraction, 10), train_size=train_fraction, seed=seed)["train"]
 
 
-def _boolq(raw: "DatasetDict", task: Task, seed: int, train_frac: float) -> dict[str, "Dataset"]:
+def _reference_subset(train: "Dataset", train_fraction: float, skipped_fraction: float, seed: int) -> "Dataset":
+    """BoolQ's training subset as the reference code draws it (``src/utils/funcs.py`` l.74-76):
+    ``train_test_split(test_size=val_size, train_size=train_size, seed=0)["train"]``, i.e. of
+    one seeded permutation, the ``train_fraction`` block that follows a ``val_size`` block,
+    which is discarded (BoolQ's validation data come from its own validation split)."""
+    if train_fraction >= 1.0:
+        return train
+    if train_fraction + skipped_fraction > 1.0 + 1e-9:
+        raise ProtocolError(
+            f"BoolQ: train_fraction ({train_fraction}) plus validation_fraction ({skipped_fraction}, the block the "
+            "reference code's split sets aside before the training subset) exceeds 1; lower one of them"
+        )
+    return train.train_test_split(test_size=skipped_fraction, train_size=train_fraction, seed=seed)["train"]
+
+
+def _boolq(raw: "DatasetDict", task: Task, seed: int, train_frac: float, val_frac: float) -> dict[str, "Dataset"]:
     _require(raw, ("train", "validation"), (*task.text_columns, task.label_column), task)
     halves = raw["validation"].train_test_split(test_size=0.5, train_size=0.5, seed=seed)
-    splits = {"train": _subsample(raw["train"], train_frac, seed), "validation": halves["test"], "test": halves["train"]}
+    train = _reference_subset(raw["train"], train_frac, val_frac, seed)
+    splits = {"train": train, "validation": halves["test"], "test": halves["train"]}
     return {
         k: v.map(
             lambda ex: {"label": int(bool(ex["answer"])), "question": ex["question"].rstrip().rstrip("?") + "?"},
@@ -326,7 +344,7 @@ def prepare_splits(
         _check_text(raw[task.test_split], task, "test")
         splits = {"test": _class_ids(raw[task.test_split], task, "test")}
     elif task.preset == "boolq":
-        splits = _boolq(raw, task, seed, train_frac)
+        splits = _boolq(raw, task, seed, train_frac, val_frac)
         if test_only:
             splits = {"test": splits["test"]}
     else:

@@ -5,7 +5,9 @@ order and initial head, so the per-seed difference removes much of the seed-to-s
 that the two methods share. Each comparison reports the mean difference, its sample standard
 deviation, a 95% t-interval, the range and how many seeds favour the method. The "average"
 rows average the difference over datasets (per attack, and over all attacks) seed by seed
-before taking statistics, as the paper's "on average" claims do.
+before taking statistics, as the paper's "on average" claims do. A difference is in bold
+only where its interval excludes zero: with few seeds most means are noise, and bolding
+them would read as a claim the runs do not support.
 
 Published numbers come from a CSV the user keeps in ``config/``: only values a source
 actually shows belong there. Cells without a published value stay empty.
@@ -144,6 +146,14 @@ def per_size(long: pd.DataFrame, pairs: list[tuple[str, str]], datasets: list[st
     return pd.concat(parts, ignore_index=True)
 
 
+def excludes_zero(low: float, high: float) -> bool:
+    """Whether a 95% interval lies strictly on one side of zero; a single seed has no
+    interval (NaN bounds) and never does."""
+    if pd.isna(low) or pd.isna(high):
+        return False
+    return bool(low > 0 or high < 0)
+
+
 def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     header = ["Comparison", "Backbone", "Dataset", "Metric", "Seeds", "Method", "Baseline", "Difference", "95% CI", "Seeds favouring"]
     rows = []
@@ -160,7 +170,7 @@ def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]
                 (str(int(r["num_seeds"])), False),
                 ("" if pd.isna(r["method_mean"]) else f"{r['method_mean']:.1f}", False),
                 ("" if pd.isna(r["baseline_mean"]) else f"{r['baseline_mean']:.1f}", False),
-                (_signed(r["diff_mean"], r["diff_std"]), r["metric"] == "robust_accuracy"),
+                (_signed(r["diff_mean"], r["diff_std"]), excludes_zero(r["diff_ci95_low"], r["diff_ci95_high"])),
                 (ci, False),
                 (f"{int(r['seeds_favouring_method'])}/{int(r['num_seeds'])}", False),
             ]
@@ -170,8 +180,10 @@ def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]
 
 COMPARISON_NOTE = (
     "Differences in accuracy points (method minus baseline), paired by seed: mean ± sample "
-    "standard deviation of the per-seed differences, with a 95% Student-t interval. 'average' "
-    "rows average the per-seed difference over datasets first ('all': over datasets and attacks)."
+    "standard deviation of the per-seed differences, with a 95% Student-t interval. A difference "
+    "is in bold only where its interval excludes zero (clean or robust alike); one seed gives no "
+    "interval and no bold. 'average' rows average the per-seed difference over datasets first "
+    "('all': over datasets and attacks)."
 )
 
 

@@ -56,9 +56,30 @@ def predict(
 
 def accuracy(model: models.MethodModel, ids: list[list[int]], labels: list[int], batch_size: int = 32, precision: str = "fp32") -> float:
     """Percent correct, from integer counts (no float32 rounding in the reported numbers)."""
+    return validate(model, ids, labels, batch_size, precision)[0]
+
+
+def validate(
+    model: models.MethodModel, ids: list[list[int]], labels: list[int], batch_size: int = 32, precision: str = "fp32"
+) -> tuple[float, list[int]]:
+    """Percent correct and how many examples were predicted as each class."""
     preds = predict(model, ids, batch_size, precision=precision)
     correct = int((preds == torch.tensor(labels)).sum())
-    return 100.0 * correct / len(labels) if labels else float("nan")
+    return (100.0 * correct / len(labels) if labels else float("nan")), prediction_counts(preds, model.num_labels)
+
+
+def prediction_counts(preds: torch.Tensor, num_labels: int) -> list[int]:
+    """How many predictions fell on each class id (index = class id)."""
+    return [int(n) for n in torch.bincount(preds.long(), minlength=num_labels)[:num_labels]]
+
+
+def is_degenerate(counts: list[int], share: float) -> bool:
+    """Whether one class takes at least ``share`` of the predictions: a collapsed model
+    (a constant predictor), whose accuracy under attack means nothing, since an attack
+    cannot flip a prediction that does not depend on the input. Too few predictions to
+    tell (under two) are not flagged."""
+    total = sum(counts)
+    return total >= 2 and max(counts) >= share * total
 
 
 def model_labels(spec: dict[str, Any], labels: list[int]) -> list[int]:
@@ -80,7 +101,19 @@ def evaluate(spec: dict[str, Any], model_dir: str | Path, tokenized_dir: str | P
     preds = predict(model, list(test["input_ids"]), int(spec["batch_size"]), desc="test", precision=spec["precision"])
     labels = torch.tensor(model_labels(spec, list(test["label"])))
     correct = int((preds == labels).sum())
+    counts = prediction_counts(preds, model.num_labels)
+    degenerate = is_degenerate(counts, float(spec["degenerate_share"]))
+    if degenerate:
+        print(f"degenerate model: predictions per class {counts} (one class >= {spec['degenerate_share']:.0%})", flush=True)
     write_json_atomic(
         output,
-        {"accuracy": 100.0 * correct / len(labels), "correct": correct, "num_examples": len(labels), "spec": spec},
+        {
+            "accuracy": 100.0 * correct / len(labels),
+            "correct": correct,
+            "num_examples": len(labels),
+            "predicted_counts": counts,
+            "degenerate": degenerate,
+            "degenerate_share": float(spec["degenerate_share"]),
+            "spec": spec,
+        },
     )

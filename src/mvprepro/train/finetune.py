@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ..data.subsets import subset_indices
 from ..fileio import atomic_directory, read_json, run_info, write_json_atomic
 from . import adversarial, checkpoint, models, probe
-from .evaluate import accuracy, autocast, device_for, use_precision
+from .evaluate import autocast, device_for, is_degenerate, use_precision, validate
 
 
 def seed_everything(seed: int) -> None:
@@ -131,17 +131,23 @@ def train(
 
     # Resume from the last finished epoch of a killed run of the same spec, if any.
     ckpt_path = checkpoint.checkpoint_dir(model_out)
-    counters: dict[str, Any] = {"epoch": 0, "step": 0, "best_acc": -1.0, "best_step": 0, "bad_evals": 0, "stop": False, "history": []}
+    counters: dict[str, Any] = {"epoch": 0, "step": 0, "best_acc": -1.0, "best_step": 0, "best_degenerate": True, "bad_evals": 0, "stop": False, "history": []}
     best_state = None
     restored = checkpoint.load(ckpt_path, spec, model, optimizer, scheduler, order_rng)
     if restored is not None:
         counters, best_state = restored
-    elif method_spec["kind"] == "lpft":
+    elif method_spec["kind"] in ("lpft", "lpft_sparse"):
         grid = method_spec.get("probe_c") or probe.DEFAULT_C
         counters["probe"] = probe.fit_and_init(model, (train_ids, train_y), (val_ids, val_y), grid, seed)
         print(f"linear probe: {counters['probe']}", flush=True)
-    adv = method_spec.get("adv")
+    adv = adversarial.resolve(model, method_spec["adv"]) if method_spec.get("adv") else None
+    if adv:
+        print(f"adversarial training: {adv}", flush=True)
     select_on = adv["select_on"] if adv else "clean"
+    # Clean epochs before adversarial training (adv.warmup_epochs); their checkpoints are
+    # not candidates: a +adv model must have been trained adversarially.
+    warmup = int(adv.get("warmup_epochs", 0)) if adv else 0
+    degenerate_share = float(cfg["degenerate_share"])
 
     history: list[dict[str, Any]] = counters["history"]
     step, stop = counters["step"], counters["stop"]
@@ -157,8 +163,8 @@ def train(
                 batch = {k: v.to(device) for k, v in model.collate([train_ids[i] for i in idx]).items()}
                 labels = torch.tensor([train_y[i] for i in idx], dtype=torch.long, device=device)
                 with autocast(device, precision):
-                    if adv:
-                        loss = adversarial.adversarial_loss(model, batch, labels, adv)
+                    if adv and epoch > warmup:
+                        loss = adversarial.adversarial_loss(model, batch, labels, adv, share=1.0 / len(group))
                     else:
                         loss = torch.nn.functional.cross_entropy(model(**batch).float(), labels)
                 (loss / len(group)).backward()
@@ -171,19 +177,27 @@ def train(
             progress.set_postfix(loss=f"{loss.item():.4f}")
             # As the HF Trainer: evaluate every eval_every steps; at the very end only if no
             # evaluation happened at all (so a short run still has a validated model).
-            if step % eval_every == 0 or (step == total_steps and not history):
+            selectable = [r for r in history if not r.get("warmup")]
+            if step % eval_every == 0 or (step == total_steps and not selectable):
                 record = {"step": step, "epoch": epoch, "loss": round(loss.item(), 6)}
-                record["val_accuracy_clean"] = accuracy(model, val_ids, val_y, precision=precision)
+                record["val_accuracy_clean"], counts = validate(model, val_ids, val_y, precision=precision)
+                record["val_predicted_counts"] = counts
+                record["degenerate"] = is_degenerate(counts, degenerate_share)
                 if adv:
                     record["val_accuracy_perturbed"] = adversarial.perturbed_accuracy(
                         model, val_ids, val_y, adv, precision=precision, seed=seed * 1_000_003 + step
                     )
+                    if epoch <= warmup:
+                        record["warmup"] = True
                 acc = record["val_accuracy"] = record[f"val_accuracy_{select_on}"]
                 model.train()
                 history.append(record)
-                print(f"step {step} epoch {epoch} loss {loss.item():.4f} val_accuracy ({select_on}) {acc:.2f}", flush=True)
-                if acc > counters["best_acc"]:
-                    counters.update(best_acc=acc, best_step=step, bad_evals=0)
+                flag = " (degenerate: one class for nearly every prediction)" if record["degenerate"] else ""
+                print(f"step {step} epoch {epoch} loss {loss.item():.4f} val_accuracy ({select_on}) {acc:.2f}{flag}", flush=True)
+                if record.get("warmup"):
+                    continue
+                if better(record, counters):
+                    counters.update(best_acc=acc, best_step=step, best_degenerate=record["degenerate"], bad_evals=0)
                     best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
                 else:
                     counters["bad_evals"] += 1
@@ -196,6 +210,7 @@ def train(
 
     if best_state is not None:
         model.load_state_dict(best_state)
+    best = next((r for r in history if r["step"] == counters["best_step"] and not r.get("warmup")), None)
     with atomic_directory(model_out) as tmp:
         model.save(tmp)
         write_json_atomic(tmp / "run_info.json", {**run_info(spec, seed), "effective": {"eval_every_steps": eval_every}})
@@ -204,6 +219,12 @@ def train(
         {
             "best_val_accuracy": counters["best_acc"],
             "selected_on": select_on,
+            # The selected checkpoint predicts one class for >= degenerate_share of the
+            # clean validation examples: it learned nothing usable (flagged in the tables).
+            "degenerate": bool(best["degenerate"]) if best else None,
+            "val_predicted_counts": best["val_predicted_counts"] if best else None,
+            "degenerate_share": degenerate_share,
+            **({"adv": adv} if adv else {}),
             "eval_every_steps": eval_every,
             "best_step": counters["best_step"],
             "steps": step,
@@ -215,6 +236,18 @@ def train(
         },
     )
     checkpoint.remove(ckpt_path)
+
+
+def better(record: dict[str, Any], counters: dict[str, Any]) -> bool:
+    """Whether a validation record beats the best checkpoint so far.
+
+    A checkpoint that is not degenerate always beats a degenerate one, then the higher
+    validation accuracy wins. The reference code compares accuracy alone, and on perturbed
+    validation inputs a constant predictor scores about 1/classes while a model that reads
+    its input can score less: it would keep the collapsed checkpoint (FIDELITY.md).
+    """
+    best_degenerate = counters.get("best_degenerate", True)
+    return (not record["degenerate"], record["val_accuracy"]) > (not best_degenerate, counters["best_acc"])
 
 
 def epoch_finished(epoch: int) -> None:

@@ -7,8 +7,14 @@ randomly initialised backbone of the same architecture):
   dense -> tanh -> out_proj on the start token).
 * ``projectcls``: tanh(start token) -> dropout -> out_proj, i.e. the MLP head without its
   dense layer.
-* ``lpft``: the ``projectcls`` head initialised from a logistic-regression probe fitted on
-  frozen features (see :mod:`mvprepro.train.probe`), then everything fine-tuned.
+* ``lpft`` (the reference code's ``lpft``): the ``mlp_ft`` head (dense newly initialised),
+  whose output layer is initialised from a logistic-regression probe fitted on tanh(start
+  token) of the pretrained encoder (see :mod:`mvprepro.train.probe`), then everything
+  fine-tuned. The probe's features are the input of ProjectCLS's output layer, not of this
+  head's (its dense layer sits in between): the reference code's recipe, kept as it is.
+* ``lpft_sparse`` (the reference code's ``lpft_sparse``): the ``projectcls`` head, its
+  output layer initialised from the same probe (so the initialised model predicts what the
+  probe predicts), then everything fine-tuned.
 * ``clsprompt``: the masked-LM head's scores for the label words, read at the start token,
   with no template.
 * ``mvp``: every input is expanded into one sequence per prompt template; the LM head scores
@@ -123,6 +129,33 @@ class SequenceClassifier(MethodModel):
         return self.hf(input_ids=None if inputs_embeds is not None else input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits
 
 
+def start_state(hidden: torch.Tensor, attention_mask: torch.Tensor | None, specials: tuple[int, int]) -> torch.Tensor:
+    """The start token's final hidden state (the last real token for models without one)."""
+    if specials[0] > 0:
+        return hidden[:, 0]
+    if attention_mask is None:
+        return hidden[:, -1]
+    last = attention_mask.sum(1) - 1
+    return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+
+
+def classifier_output_layer(hf_model: PreTrainedModel) -> nn.Linear:
+    """The last linear layer of a sequence-classification head: the layer LP-FT initialises.
+
+    RoBERTa-style heads (dense -> tanh -> out_proj): ``classifier.out_proj``; BERT-style
+    (pooler dense -> tanh -> dropout -> classifier): ``classifier``; GPT-2-style: ``score``.
+    """
+    head = getattr(hf_model, "classifier", None)
+    if isinstance(getattr(head, "out_proj", None), nn.Linear):
+        return head.out_proj
+    if isinstance(head, nn.Linear):
+        return head
+    score = getattr(hf_model, "score", None)
+    if isinstance(score, nn.Linear):
+        return score
+    raise ValueError(f"no output layer found in the classification head of {type(hf_model).__name__}; use lpft_sparse with it")
+
+
 class ProjectClsHead(nn.Module):
     """tanh -> dropout -> out_proj: the classification head with its dense layer removed."""
 
@@ -141,8 +174,35 @@ class ProjectClsHead(nn.Module):
         return self.out_proj(self.dropout(self.features(pooled)))
 
 
+class LinearProbeClassifier(SequenceClassifier):
+    """``lpft``: the ``mlp_ft`` head, its output layer initialised from a linear probe before
+    fine-tuning (:mod:`.probe`, called by the training loop).
+
+    As the reference code's ``lpft``: the probe is fitted on tanh(start token's final hidden
+    state), not on what reaches the output layer (tanh(dense(start token)), dense newly
+    initialised), so the initialised model does not predict what the probe predicts.
+    """
+
+    def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
+        super().__init__(hf_model, tokenizer, spec)
+        if self.probe_layer().bias is None:
+            raise ValueError(
+                f"lpft copies the probe's intercept into the output layer of {type(hf_model).__name__}'s head, "
+                "which has no bias; use lpft_sparse with this backbone"
+            )
+
+    def probe_layer(self) -> nn.Linear:
+        """The layer the probe's coefficients are copied into."""
+        return classifier_output_layer(self.hf)
+
+    def probe_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """What the probe is fitted on: tanh of the start token's final hidden state."""
+        out = self.hf.base_model(input_ids=input_ids, attention_mask=attention_mask)
+        return torch.tanh(start_state(out.last_hidden_state, attention_mask, self.specials))
+
+
 class ProjectionClassifier(MethodModel):
-    """``projectcls`` and ``lpft``: our own head on the encoder's start-token state."""
+    """``projectcls`` and ``lpft_sparse``: our own head on the encoder's start-token state."""
 
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__(hf_model, tokenizer, spec)
@@ -156,19 +216,25 @@ class ProjectionClassifier(MethodModel):
     def pooled(self, input_ids=None, attention_mask=None, inputs_embeds=None) -> torch.Tensor:
         """The start token's final hidden state (the last real token for models without one)."""
         out = self.hf(input_ids=None if inputs_embeds is not None else input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-        hidden = out.last_hidden_state
-        if self.specials[0] > 0:
-            return hidden[:, 0]
-        last = attention_mask.sum(1) - 1
-        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+        return start_state(out.last_hidden_state, attention_mask, self.specials)
 
     def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, **_: Any) -> torch.Tensor:
         return self.head(self.pooled(input_ids, attention_mask, inputs_embeds))
 
 
-class LinearProbeClassifier(ProjectionClassifier):
-    """``lpft``: the ``projectcls`` head, initialised from a linear probe before fine-tuning
-    (:mod:`.probe`, called by the training loop)."""
+class SparseLinearProbeClassifier(ProjectionClassifier):
+    """``lpft_sparse``: the ``projectcls`` head, its output layer initialised from a linear
+    probe before fine-tuning (:mod:`.probe`, called by the training loop). The probe's
+    features are exactly this output layer's input (without dropout), so the initialised
+    model in eval mode predicts what the probe predicts."""
+
+    def probe_layer(self) -> nn.Linear:
+        """The layer the probe's coefficients are copied into."""
+        return self.head.out_proj
+
+    def probe_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """What the probe is fitted on: tanh of the start token's final hidden state."""
+        return self.head.features(self.pooled(input_ids, attention_mask))
 
 
 class PromptClassifier(MethodModel):
@@ -200,7 +266,7 @@ class PromptClassifier(MethodModel):
         if self._transform is None:
             raise prompts.PromptError(
                 f"prompt methods know the LM heads of RoBERTa, BERT and GPT-2 style models, not "
-                f"{hf_model.config.model_type!r} ({type(hf_model).__name__}); use mlp_ft/projectcls/lpft with it"
+                f"{hf_model.config.model_type!r} ({type(hf_model).__name__}); use mlp_ft/projectcls/lpft/lpft_sparse with it"
             )
 
     @property
@@ -258,15 +324,16 @@ MODEL_CLASSES: dict[str, type[MethodModel]] = {
     "mlp_ft": SequenceClassifier,
     "projectcls": ProjectionClassifier,
     "lpft": LinearProbeClassifier,
+    "lpft_sparse": SparseLinearProbeClassifier,
     "clsprompt": ClsPromptClassifier,
     "mvp": PromptClassifier,
 }
 
 
 def _auto_class(kind: str, config: Any):
-    if kind in ("mlp_ft",):
+    if kind in ("mlp_ft", "lpft"):
         return AutoModelForSequenceClassification
-    if kind in ("projectcls", "lpft"):
+    if kind in ("projectcls", "lpft_sparse"):
         return AutoModel
     return AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
 
@@ -283,7 +350,7 @@ def build(backbone_dir: str | Path, spec: dict[str, Any]) -> MethodModel:
     tokenizer = AutoTokenizer.from_pretrained(backbone_dir, trust_remote_code=False)
     config = AutoConfig.from_pretrained(backbone_dir, trust_remote_code=False)
     auto = _auto_class(kind, config)
-    kwargs: dict[str, Any] = {"num_labels": int(spec["num_labels"])} if kind == "mlp_ft" else {}
+    kwargs: dict[str, Any] = {"num_labels": int(spec["num_labels"])} if kind in ("mlp_ft", "lpft") else {}
     if spec.get("untrained"):
         for key, value in kwargs.items():
             setattr(config, key, value)
