@@ -240,7 +240,7 @@ def test_demo_figures_and_example_pages(demo_run):
         page = (results / "examples" / f"{dataset}.html").read_text()
         assert "<h2>mlp_ft (tiny-roberta)</h2>" in page and "<h2>mvp (tiny-roberta)</h2>" in page
         successes = 0
-        for method in ("mlp_ft", "mvp"):
+        for method in DEMO_METHODS:
             for attack in ("textfooler", "textbugger"):
                 rows = [json.loads(line) for r in (0, 1) for line in (results / "runs" / dataset / "tiny-roberta" / method / f"seed-{r}" / "attacks" / f"{attack}.records.jsonl").read_text().splitlines()]
                 n = sum(row["result"] == "successful" for row in rows)
