@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the tests: install, then run unit and workflow tests.
-# Pass -m "not workflow" to skip the end-to-end workflow tests (about 6 minutes).
+# Pass -m "not workflow" to skip the end-to-end workflow tests (about 8 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
