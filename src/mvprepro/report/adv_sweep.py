@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.formats import markdown_table
+from ..aggregate.tables import fmt
 from ..fileio import read_json, write_text_atomic
 from .plots import _pyplot, _save
 
@@ -83,9 +84,7 @@ def summarise(points: pd.DataFrame, attacks: list[str]) -> pd.DataFrame:
 
 
 def _cell(mean: float, std: float) -> str:
-    if pd.isna(mean):
-        return "–"
-    return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
+    return fmt(mean, std) or "–"  # no perturbed accuracy at epsilon 0
 
 
 def to_markdown(table: pd.DataFrame, attacks: list[str]) -> str:
