@@ -171,6 +171,32 @@ def _attack(stages, ds: str, name: str, cfg: dict, shards: int, out: Path) -> li
     return [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.parametrize("forced", ["1", "0"])
+def test_attack_runs_in_bf16_where_supported_and_records_it(stages, tmp_path, monkeypatch, forced):
+    """``precision: bf16`` reaches the model's forward during an attack (bf16 outputs inside
+    its linear layers), or falls back to fp32 on a CPU without bf16 instructions; the
+    summary records what was asked and what ran."""
+    import torch
+
+    monkeypatch.setenv("MVPREPRO_CPU_BF16", forced)
+    seen: set = set()
+    forward = torch.nn.Linear.forward
+
+    def spy(self, x):
+        out = forward(self, x)
+        seen.add(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", spy)
+    spec = {**_attack_spec("sst2", "textbugger", {"max_candidates": 5, "num_examples": 2}, 0, 1), "precision": "bf16"}
+    shard, report = tmp_path / "shard-0.jsonl", tmp_path / "shard-0.constraints.json"
+    attack_run.attack_shard(spec, stages["sst2"]["run"] / "model", stages["sst2"]["data"], stages["manifest"], shard, report)
+    attack_merge.merge([str(shard)], [str(report)], {"attack_name": "textbugger", "shards": 1}, tmp_path / "s.json", tmp_path / "r.jsonl")
+    effective = "bf16" if forced == "1" else "fp32"
+    assert seen == {torch.bfloat16 if forced == "1" else torch.float32}
+    assert fileio.read_json(tmp_path / "s.json")["precision"] == {"requested": "bf16", "effective": effective}
+
+
 @pytest.mark.parametrize(
     "name,cfg",
     [

@@ -107,17 +107,15 @@ def test_demo_table_has_every_dataset_and_method(demo_run):
         (d, m) for d in ("sst2", "ag_news", "boolq") for m in DEMO_METHODS
     )
     # A collapsed model (one class for >= 95% of the test examples) is counted from the
-    # per-run files and marked in the table. On SST-2 and AG News every model learned, the
-    # adversarially trained ones included. On BoolQ, the tiny backbone with seed 1 stays at
-    # the majority class in 3 epochs even without PGD (mlp_ft), and so does the +adv run
-    # whose clean warm-up starts the same way: the mark must show it.
+    # per-run files and marked in the table. In the demo every model learns, the
+    # adversarially trained ones included (after their clean warm-up), so nothing is marked
+    # and every method is well above chance on every dataset.
     for (dataset, method), row in table.set_index(["dataset", "method"]).iterrows():
         flags = _per_run(demo_run, dataset, method, "clean", "degenerate")
         assert row.degenerate_seeds == sum(flags.values()), (dataset, method)
-    assert (table[table.dataset != "boolq"].degenerate_seeds == 0).all()
+    assert (table.degenerate_seeds == 0).all(), table[table.degenerate_seeds > 0][["dataset", "method"]]
     chance = {"sst2": 50.0, "ag_news": 25.0, "boolq": 50.0}
-    learned = table[table.degenerate_seeds == 0]
-    assert (learned.clean_mean > learned.dataset.map(chance) + 20).all(), learned[["dataset", "method", "clean_mean"]]
+    assert (table.clean_mean > table.dataset.map(chance) + 20).all(), table[["dataset", "method", "clean_mean"]]
     assert (table.num_seeds == 2).all()
     for col in ("clean_mean", "textfooler_robust_mean", "textbugger_robust_mean"):
         assert table[col].between(0, 100).all(), col

@@ -272,12 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", type=int, default=64, help="queries timed per wrapper")
     p.add_argument("--examples", type=int, default=3, help="examples attacked for the forward share")
     p.add_argument(
-        "--precision", choices=["fp32", "bf16"], default="fp32", help="as training.precision: fp32 (the paper) or bf16 autocast + TF32 on CUDA"
+        "--precision", choices=["fp32", "bf16"], default="fp32", help="as training.precision: fp32 (the paper) or bf16 autocast (+ TF32 on CUDA; CPUs with bf16 instructions)"
     )
     p.add_argument("--json", help="also write the figures to this file (e.g. benchmarks/cpu.json; then `mvprepro bench docs`)")
     args = p.parse_args(argv)
     device = torch.device(args.device)
-    use_precision(device, args.precision)
+    args.precision = use_precision(device, args.precision)
     out: dict[str, Any] = {"meta": _meta(device, args.size, [a for a in argv if a != args.json and not a.startswith("--json")]), "torch_threads": torch.get_num_threads()}
     if args.what in ("train", "all"):
         out["train"] = {**bench_train(args.size, device, args.steps, args.batch_size, args.precision), "batch_size": args.batch_size, "templates": len(TEMPLATES)}

@@ -59,7 +59,10 @@ def merge(
     if positions != list(range(len(rows))):
         raise RuntimeError(f"shards do not cover examples 0..{len(rows) - 1} exactly once")
     reports = [read_json(f) for f in constraint_files]
-    summary = {**summarise(rows), "attack": spec["attack_name"], "constraints": reports[0], "spec": spec}
+    # Each attacked example records the precision its shard ran in; a summary states one.
+    ran = sorted({json.dumps(r.get("precision", "unrecorded"), sort_keys=True) for r in rows})
+    precision = json.loads(ran[0]) if len(ran) == 1 else {"mixed": [json.loads(p) for p in ran]}
+    summary = {**summarise(rows), "attack": spec["attack_name"], "constraints": reports[0], "precision": precision, "spec": spec}
     write_text_atomic(records_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     write_json_atomic(summary_out, summary)
 

@@ -151,7 +151,7 @@ def attack_shard(
 
     from ..data.tasks import get_task
     from ..train import models
-    from ..train.evaluate import device_for, model_labels, use_precision
+    from ..train.evaluate import device_for, model_labels, precision_record, use_precision
     from . import recipes
     from .wrapper import MethodModelWrapper
 
@@ -167,10 +167,10 @@ def attack_shard(
     fresh = not partial.exists()
 
     device = device_for(spec["device"])
-    use_precision(device, spec["precision"])
+    precision = use_precision(device, spec["precision"])
     model = models.load(model_dir).to(device)
     wrapper = MethodModelWrapper(
-        model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]), spec["precision"]
+        model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]), precision
     )
     attack, report = recipes.build(spec["attack_name"], attack_cfg, wrapper, task, resource_dir)
     counter = ConstraintCounter(attack)
@@ -191,7 +191,7 @@ def attack_shard(
             attack.clear_cache()
             label = model_labels(spec, [example["label"]])[0]
             result = attack.attack(text if len(text) > 1 else text[task.text_columns[0]], label)
-            row = {**_record(position, label, result), "constraint_checks": counter.take()}
+            row = {**_record(position, label, result), "constraint_checks": counter.take(), "precision": precision_record(spec["precision"], precision)}
             fh.write(json.dumps(row, sort_keys=True) + "\n")
             fh.flush()
             done[position] = row

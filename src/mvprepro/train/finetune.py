@@ -97,8 +97,7 @@ def train(
     seed = int(spec["seed"])
     seed_everything(seed)
     device = device_for(cfg["device"])
-    precision = cfg["precision"]
-    use_precision(device, precision)
+    precision = use_precision(device, cfg["precision"])
 
     data = load_from_disk(str(Path(tokenized_dir) / "data"))
     train_ids, train_y = list(data["train"]["input_ids"]), list(data["train"]["label"])
@@ -213,7 +212,7 @@ def train(
     best = next((r for r in history if r["step"] == counters["best_step"] and not r.get("warmup")), None)
     with atomic_directory(model_out) as tmp:
         model.save(tmp)
-        write_json_atomic(tmp / "run_info.json", {**run_info(spec, seed), "effective": {"eval_every_steps": eval_every}})
+        write_json_atomic(tmp / "run_info.json", {**run_info(spec, seed), "effective": {"eval_every_steps": eval_every, "precision": precision}})
     write_json_atomic(
         metrics_out,
         {

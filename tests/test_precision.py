@@ -1,0 +1,100 @@
+"""``training.precision: bf16`` on the CPU: it runs in bf16 where the processor has bf16
+instructions, falls back to fp32 visibly where it does not, and every job records both.
+
+The processor is whatever runs the tests, so both branches are reached through
+``MVPREPRO_CPU_BF16`` (the documented override of the detection); the detection itself is
+checked against a fake ``/proc/cpuinfo``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mvprepro import fileio
+from mvprepro.train import evaluate as ev
+from mvprepro.train import finetune, models
+
+
+def _model(backbone) -> models.MethodModel:
+    torch.manual_seed(0)
+    spec = {"kind": "mlp_ft", "name": "mlp_ft", "num_labels": 2, "max_length": 64, "prompt_reserve": 0, "backbone": "tiny"}
+    return models.build(backbone, spec)
+
+
+def _dtypes_inside(model: models.MethodModel, run) -> set[torch.dtype]:
+    """The dtypes the backbone's linear layers produce while ``run()`` executes."""
+    seen: set[torch.dtype] = set()
+    hooks = [m.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype)) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    try:
+        run()
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def test_detection_reads_the_processor_flags(monkeypatch, tmp_path):
+    monkeypatch.delenv("MVPREPRO_CPU_BF16", raising=False)
+    fake = tmp_path / "cpuinfo"
+    real_read = Path.read_text
+
+    def read(self, *a, **k):
+        return real_read(fake, *a, **k) if str(self) == "/proc/cpuinfo" else real_read(self, *a, **k)
+
+    monkeypatch.setattr(Path, "read_text", read)
+    fake.write_text("flags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\n")
+    assert ev.cpu_bf16_support() == (True, "processor has avx512_bf16")
+    fake.write_text("flags\t\t: fpu sse avx avx2\n")
+    supported, why = ev.cpu_bf16_support()
+    assert not supported and "lacks avx512_bf16" in why
+
+
+@pytest.mark.parametrize("forced, expected", [("1", torch.bfloat16), ("0", torch.float32)])
+def test_prediction_runs_in_the_precision_that_is_recorded(tiny_backbone, monkeypatch, capsys, forced, expected):
+    monkeypatch.setenv("MVPREPRO_CPU_BF16", forced)
+    model = _model(tiny_backbone).eval()
+    effective = ev.use_precision(torch.device("cpu"), "bf16")
+    assert effective == ("bf16" if forced == "1" else "fp32")
+    log = capsys.readouterr().out
+    assert ("running fp32 instead" in log) == (forced == "0")  # the fallback says so in the job log
+    ids = [[0, 31, 32, 33, 2], [0, 40, 41, 2]]
+    dtypes = _dtypes_inside(model, lambda: ev.predict(model, ids, precision=effective))
+    assert dtypes == {expected}
+    # the attack path (its wrapper, and the record in the summary) is tested with the
+    # attack stage in test_pipeline_stages.py
+
+
+def test_fp32_never_touches_bf16(tiny_backbone, monkeypatch):
+    monkeypatch.setenv("MVPREPRO_CPU_BF16", "1")
+    model = _model(tiny_backbone).eval()
+    assert ev.use_precision(torch.device("cpu"), "fp32") == "fp32"
+    assert _dtypes_inside(model, lambda: ev.predict(model, [[0, 31, 2]], precision="fp32")) == {torch.float32}
+    with pytest.raises(ValueError, match="training.precision"):
+        ev.use_precision(torch.device("cpu"), "fp16")
+
+
+def _train_spec(precision: str) -> dict:
+    training = {"lr": 2e-3, "batch_size": 16, "grad_accumulation": 1, "group_by_length": False, "max_epochs": 1,
+                "weight_decay": 0.01, "patience": 2, "eval_every_steps": None, "scale_eval_with_templates": False,
+                "max_grad_norm": 1.0, "precision": precision, "max_length": 64, "prompt_reserve": 0,
+                "max_eval_examples": 16, "degenerate_share": 0.95, "device": "cpu"}
+    return {"dataset": "sst2", "task": "sst2", "num_labels": 2, "backbone": "tiny", "seed": 0, "training": training,
+            "method": {"name": "mlp_ft", "kind": "mlp_ft"}}
+
+
+@pytest.mark.parametrize("forced", ["1", "0"])
+def test_train_and_evaluate_record_requested_and_effective_precision(tiny_backbone, demo_raw, tmp_path, monkeypatch, forced):
+    from mvprepro.data.prepare import prepare
+    from mvprepro.data.tokenize import tokenize
+
+    monkeypatch.setenv("MVPREPRO_CPU_BF16", forced)
+    prepare(demo_raw["sst2"], tmp_path / "data", {"dataset": "sst2", "task": "sst2", "protocol": {}})
+    tokenize(tmp_path / "data", tiny_backbone, tmp_path / "tok", {"task": "sst2", "max_length": 64, "prompt_reserve": 0})
+    finetune.train(_train_spec("bf16"), tmp_path / "tok", tiny_backbone, tmp_path / "model", tmp_path / "metrics.json")
+    effective = "bf16" if forced == "1" else "fp32"
+    assert fileio.read_json(tmp_path / "model" / "run_info.json")["effective"]["precision"] == effective
+    ev.evaluate({"batch_size": 32, "device": "cpu", "precision": "bf16", "degenerate_share": 0.95}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
+    assert fileio.read_json(tmp_path / "clean.json")["precision"] == {"requested": "bf16", "effective": effective}
