@@ -11,6 +11,11 @@ tokenizer's ``model_max_length``), and the share of a real TextFooler attack's w
 spent in the model forward.
 
 Both run on CPU or CUDA (``--device``); on CUDA they also report tokens/s and peak memory.
+
+``mvprepro bench cpu``: the CPU paths a user could pick for the attack-time forward (fp32
+eager at the per-job thread count, two threads, bf16 autocast, ``torch.compile``, dynamic
+int8 quantisation, ONNX Runtime where installed) as speed ratios to fp32 eager, with how far
+their logits and predictions move from fp32 eager's, and one training step fp32 against bf16.
 Texts are demo sentences joined to SST-2-like lengths (about 25 tokens).
 """
 
@@ -22,6 +27,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +238,217 @@ def bench_attack(size: str, device: torch.device, queries: int, examples: int, p
         return results
 
 
+# CPU paths a user could pick for the attack-time forward, in the order the table shows them.
+CPU_PATHS = ("fp32_eager", "fp32_eager_2threads", "bf16_autocast", "torch_compile", "int8_dynamic", "onnxruntime")
+
+
+def _passes(run: Callable[[], torch.Tensor], repeats: int) -> tuple[torch.Tensor, float, float]:
+    """Logits of one pass (the warm-up, and the agreement's input), its wall seconds, and the
+    mean seconds of ``repeats`` further passes (the steady state, what an attack sees)."""
+    start = time.perf_counter()
+    logits = run()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return logits, first, (time.perf_counter() - start) / repeats
+
+
+class _OrtBackbone(torch.nn.Module):
+    """Stands in for a Hugging Face model's base model (``hf.roberta``): runs the exported
+    encoder in an ONNX Runtime session, so the method's own head (MLP-FT's classifier, MVP's
+    label-word read-out) stays the same torch code as in the other paths."""
+
+    def __init__(self, session: Any):
+        super().__init__()
+        self.session = session
+
+    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None, **_: Any) -> Any:
+        from transformers.modeling_outputs import BaseModelOutput
+
+        if input_ids is None or attention_mask is None:
+            raise ValueError("the ONNX encoder takes token ids and an attention mask, not embeddings")
+        feeds = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
+        return BaseModelOutput(last_hidden_state=torch.from_numpy(self.session.run(None, feeds)[0]))
+
+
+def _missing_onnx() -> str | None:
+    """Why the ONNX Runtime path cannot run here, if it cannot: neither package is a
+    dependency of this project, and ``torch.onnx.export`` needs ``onnx`` to write the model."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        return "onnxruntime not installed (pip install onnxruntime)"
+    if importlib.util.find_spec("onnx") is None:
+        return "onnx not installed, which torch.onnx.export needs (pip install onnx)"
+    return None
+
+
+def _onnx_model(model: torch.nn.Module, example: dict[str, torch.Tensor], threads: int, workdir: Path) -> torch.nn.Module:
+    """A copy of ``model`` whose encoder runs in ONNX Runtime (the encoder alone is exported:
+    the heads read hidden states at positions that differ per method)."""
+    import copy
+
+    import onnxruntime
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, base: torch.nn.Module):
+            super().__init__()
+            self.base = base
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    hf = model.hf  # type: ignore[attr-defined]
+    path = workdir / f"{type(model).__name__}.onnx"
+    axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}, "hidden": {0: "batch", 1: "length"}}
+    with torch.no_grad():
+        torch.onnx.export(
+            Encoder(hf.base_model).eval(),  # wrapper included: exported in training mode, the hidden states differed from eager's
+            (example["input_ids"], example["attention_mask"]),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["hidden"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    ort = copy.deepcopy(model)
+    setattr(ort.hf, hf.base_model_prefix, _OrtBackbone(session))  # type: ignore[attr-defined]
+    return ort
+
+
+def bench_cpu_paths(size: str, queries: int, batch_size: int, threads: int = 1, steps: int = 1, train_batch_size: int = 8) -> dict[str, Any]:
+    """The CPU paths a user could pick for attack-time inference, side by side.
+
+    Each path answers the same ``queries`` texts in batches of ``batch_size`` the way the
+    attack wrapper does (``model(**model.collate(ids))`` under inference mode), for MLP-FT
+    and MVP; its speed is a ratio to fp32 eager at ``threads`` threads (the pipeline's
+    per-job setting) and its logits are compared with fp32 eager's, since a faster path that
+    changes predictions changes what an attack finds. ``steps`` timed passes follow one
+    warm-up pass (which also compiles, for ``torch.compile``). One training step (forward,
+    backward, AdamW on MLP-FT) compares fp32 with bf16 autocast.
+    """
+    import copy
+
+    from .data.tokenize import encode_texts
+    from .train import models
+    from .train.evaluate import cpu_bf16_support
+
+    native, why = cpu_bf16_support()
+    initial_threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory() as tmp:
+        backbone, texts = _setup(size, Path(tmp))
+        results: dict[str, Any] = {
+            "size": size,
+            "queries": queries,
+            "batch_size": batch_size,
+            "threads": threads,
+            "passes": steps,
+            "templates": len(TEMPLATES),
+            "bf16_native": native,
+            "bf16_reason": why,
+            "paths": list(CPU_PATHS),
+        }
+        try:
+            for kind in ("mlp_ft", "mvp"):
+                model = models.build(backbone, _spec(kind)).eval()
+                ids = encode_texts(model.tokenizer, [texts[:queries]], model.max_length, 32)
+                batches = [model.collate(ids[s : s + batch_size]) for s in range(0, len(ids), batch_size)]
+
+                def run(m: torch.nn.Module = model, bf16: bool = False, batches: list[dict[str, torch.Tensor]] = batches) -> torch.Tensor:
+                    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                        return torch.cat([m(**b).float() for b in batches])
+
+                rows: dict[str, dict[str, Any]] = {}
+                reference: torch.Tensor | None = None
+                ref_seconds = 1.0
+                for path in CPU_PATHS:
+                    torch.set_num_threads(threads)
+                    row: dict[str, Any] = {"threads": threads}
+                    try:
+                        if path == "fp32_eager":
+                            fn = run
+                        elif path == "fp32_eager_2threads":
+                            row["threads"] = 2 * threads
+                            row["note"] = f"the pipeline runs one job per core (threads: {threads}): the extra threads take another job's core"
+                            torch.set_num_threads(2 * threads)
+                            fn = run
+                        elif path == "bf16_autocast":
+                            row.update(native=native, native_reason=why)
+                            fn = partial(run, bf16=True)
+                        elif path == "torch_compile":
+                            torch.compiler.reset()  # MVP's compile does not reuse MLP-FT's graphs of the shared encoder
+                            compiled = torch.compile(model)
+                            fn = partial(run, compiled)
+                        elif path == "int8_dynamic":
+                            # The encoder's Linear layers only: MVP reads the LM head's weight
+                            # rows directly, which a quantised Linear does not expose.
+                            quantised = copy.deepcopy(model)
+                            torch.ao.quantization.quantize_dynamic(quantised.hf.base_model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+                            fn = partial(run, quantised)
+                        else:  # onnxruntime
+                            missing = _missing_onnx()
+                            if missing:
+                                rows[path] = {"skipped": missing}
+                                continue
+                            ort = _onnx_model(model, batches[0], threads, Path(tmp))
+                            fn = partial(run, ort)
+                        logits, first, seconds = _passes(fn, steps)
+                    except Exception as e:  # a path that does not run here is a finding, not a crash
+                        if path == "fp32_eager":
+                            raise
+                        first_line = (str(e).strip().splitlines() or [""])[0]
+                        rows[path] = {**row, "error": f"{type(e).__name__}: {first_line}"[:300]}
+                        continue
+                    finally:
+                        torch.set_num_threads(threads)
+                    if reference is None:
+                        reference, ref_seconds = logits, seconds
+                    if path == "torch_compile":
+                        row["compile_seconds"] = max(0.0, first - seconds)  # the warm-up pass less a steady one
+                    rows[path] = {
+                        **row,
+                        "seconds_per_batch": seconds / len(batches),
+                        "queries_per_second": len(ids) / seconds,
+                        "ratio_vs_fp32_eager": ref_seconds / seconds,
+                        "max_abs_logit_diff": float((logits - reference).abs().max()),
+                        "prediction_agreement": float((logits.argmax(-1) == reference.argmax(-1)).float().mean()),
+                    }
+                results[kind] = rows
+                del model
+
+            # Training: fp32 against bf16 autocast, the same start for both.
+            torch.set_num_threads(threads)
+            base = models.build(backbone, _spec("mlp_ft"))
+            ids = encode_texts(base.tokenizer, [texts[:train_batch_size]], 512, 32)
+            batch = base.collate(ids)
+            labels = torch.tensor([i % 2 for i in range(len(ids))])
+            train: dict[str, Any] = {"batch_size": len(ids), "steps": steps, "threads": threads, "native": native, "native_reason": why}
+            for name, bf16 in (("fp32", False), ("bf16_autocast", True)):
+                model = copy.deepcopy(base).train()
+                opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+                def step(model=model, opt=opt, bf16=bf16):
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                        loss = torch.nn.functional.cross_entropy(model(**batch).float(), labels)
+                    loss.backward()
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+
+                seconds = _timed(step, torch.device("cpu"), steps)
+                train[name] = {"seconds_per_step": seconds, "sequences_per_second": len(ids) / seconds}
+            train["ratio_bf16_vs_fp32"] = train["fp32"]["seconds_per_step"] / train["bf16_autocast"]["seconds_per_step"]
+            results["train_mlp_ft"] = train
+        finally:
+            torch.set_num_threads(initial_threads)
+        return results
+
+
 def _meta(device: torch.device, size: str, argv: list[str]) -> dict[str, Any]:
     """Where and with what the figures were measured, for the documents rendered from them."""
     import datetime
@@ -264,11 +481,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["docs"]:
         return docs_main(argv[1:])
     p = argparse.ArgumentParser(prog="mvprepro bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["train", "attack", "all"])
+    p.add_argument("what", choices=["train", "attack", "all", "cpu"], help="all = train + attack; cpu = the CPU paths compared (not part of all)")
     p.add_argument("--size", choices=list(SIZES), default="base")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--steps", type=int, default=3, help="timed training steps per method")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--steps", type=int, default=3, help="timed training steps per method (cpu: also timed passes over the queries per path)")
+    p.add_argument("--batch-size", type=int, default=8, help="training batch (cpu: the query batch, 32 in the attack wrapper)")
+    p.add_argument("--threads", type=int, default=1, help="cpu: torch threads of every path but the two-thread one (the CPU configs' per-job threads)")
     p.add_argument("--queries", type=int, default=64, help="queries timed per wrapper")
     p.add_argument("--examples", type=int, default=3, help="examples attacked for the forward share")
     p.add_argument(
@@ -283,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
         out["train"] = {**bench_train(args.size, device, args.steps, args.batch_size, args.precision), "batch_size": args.batch_size, "templates": len(TEMPLATES)}
     if args.what in ("attack", "all"):
         out["attack"] = bench_attack(args.size, device, args.queries, args.examples, args.precision)
+    if args.what == "cpu":
+        if device.type != "cpu":
+            p.error("`bench cpu` compares CPU paths: run it with --device cpu")
+        out["cpu_paths"] = bench_cpu_paths(args.size, args.queries, args.batch_size, args.threads, args.steps)
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -295,7 +517,7 @@ def docs_main(argv: list[str]) -> int:
     from .bench_docs import render
 
     p = argparse.ArgumentParser(prog="mvprepro bench docs", description=docs_main.__doc__)
-    p.add_argument("figures", nargs="+", help="JSON files written by `mvprepro bench all --json`")
+    p.add_argument("figures", nargs="+", help="JSON files written by `mvprepro bench all --json` (and `bench cpu --json`)")
     p.add_argument("--benchmarks", default="BENCHMARKS.md")
     p.add_argument("--readme", default="README.md")
     p.add_argument("--check", action="store_true", help="only report documents that differ from the figures (exit 1)")

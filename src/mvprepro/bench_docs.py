@@ -7,6 +7,8 @@ hand, and ``tests/test_bench.py`` fails when a document and its JSON disagree (`
 
 A block is delimited by ``<!-- bench:NAME:begin -->`` and ``<!-- bench:NAME:end -->``;
 NAME is the JSON's device (``cpu``, ``cuda``) in BENCHMARKS.md, and ``summary`` in the README.
+A JSON with a ``cpu_paths`` key (``mvprepro bench cpu --json benchmarks/cpu_paths.json``)
+fills the ``cpu_paths`` block instead; until one is recorded that block keeps its text.
 """
 
 from __future__ import annotations
@@ -105,6 +107,84 @@ def device_section(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# How the CPU paths of ``mvprepro bench cpu`` read in the table; unknown keys show as they are.
+CPU_PATH_NAMES = {
+    "fp32_eager": "fp32 eager (the reference)",
+    "fp32_eager_2threads": "fp32 eager",
+    "bf16_autocast": "bf16 autocast",
+    "torch_compile": "`torch.compile` (inductor)",
+    "int8_dynamic": "dynamic int8 (the encoder's Linear layers)",
+    "onnxruntime": "ONNX Runtime (the encoder exported)",
+}
+
+
+def _diff(x: float) -> str:
+    """A logit difference: small ones (float rounding) in exponent notation, to stay short."""
+    return "0" if x == 0 else (f"{x:.1e}" if abs(x) < 1e-3 else _num(x))
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def cpu_paths_section(figures: dict[str, Any]) -> str:
+    """The BENCHMARKS.md block comparing the CPU paths (``mvprepro bench cpu``)."""
+    meta, cpu = figures["meta"], figures["cpu_paths"]
+    size = "" if meta["size"] == "base" else f" ({meta['size']}, smoke-test size: the figures mean little)"
+    bf16 = "has" if cpu["bf16_native"] else "lacks"
+    lines = [
+        f"Measured {meta['date']} on {meta['device_name']}{size} with torch {meta['versions']['torch']}; "
+        f"{cpu['queries']} queries in batches of {cpu['batch_size']}, {_plural(cpu['threads'], 'torch thread')} per path unless "
+        f"the row says otherwise, {_plural(cpu['passes'], 'timed pass', 'timed passes')} after a warm-up; the processor {bf16} native bf16 "
+        f"({cpu['bf16_reason']}); command: `{meta['command']}`.",
+    ]
+    names = {"mlp_ft": "MLP-FT", "mvp": f"MVP (each query = {cpu['templates']} template-sequences)"}
+    for kind, title in names.items():
+        lines += [
+            "",
+            f"### Attack queries, {title}",
+            "",
+            "| path | threads | seconds / batch | queries / s | speed-up vs fp32 eager | max abs logit diff | same prediction | note |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for path, row in cpu[kind].items():
+            name = CPU_PATH_NAMES.get(path, path)
+            if "skipped" in row or "error" in row:
+                why = f"skipped: {row['skipped']}" if "skipped" in row else f"failed: {row['error']}"
+                lines.append(f"| {name} | | | | | | | {why.replace('|', '/')} |")
+                continue
+            notes = []
+            if "compile_seconds" in row:
+                notes.append(f"compiling took {_num(row['compile_seconds'])} s")
+            if "native" in row:
+                notes.append("native bf16" if row["native"] else "bf16 emulated: no bf16 instructions")
+            if "note" in row:
+                notes.append(row["note"])
+            cells = [
+                name,
+                str(row["threads"]),
+                _num(row["seconds_per_batch"]),
+                _num(row["queries_per_second"]),
+                f"{_num(row['ratio_vs_fp32_eager'])}x",
+                _diff(row["max_abs_logit_diff"]),
+                f"{row['prediction_agreement']:.1%}",
+                "; ".join(notes),
+            ]
+            lines.append(("| " + " | ".join(cells) + " |").replace("|  |", "| |"))
+    train = cpu["train_mlp_ft"]
+    lines += [
+        "",
+        f"### Training step, MLP-FT ({train['batch_size']} sequences, forward, backward, AdamW, {_plural(train['threads'], 'thread')})",
+        "",
+        "| precision | seconds / step | sequences / s | speed-up vs fp32 |",
+        "|---|---|---|---|",
+        f"| fp32 | {_num(train['fp32']['seconds_per_step'])} | {_num(train['fp32']['sequences_per_second'])} | 1.00x |",
+        f"| bf16 autocast | {_num(train['bf16_autocast']['seconds_per_step'])} | "
+        f"{_num(train['bf16_autocast']['sequences_per_second'])} | {_num(train['ratio_bf16_vs_fp32'])}x |",
+    ]
+    return "\n".join(lines)
+
+
 def summary_section(by_device: dict[str, dict[str, Any]]) -> str:
     """The README's performance sentence, from the CPU figures (and the GPU's if measured)."""
     parts = []
@@ -132,15 +212,20 @@ def replace_block(text: str, name: str, body: str, where: str) -> str:
 
 def render(figure_files: list[str | Path], benchmarks_md: str | Path, readme: str | Path, check: bool = False) -> list[str]:
     """Rewrite (or, with ``check``, compare) the generated blocks; returns the stale files."""
-    by_device = {}
+    by_device, cpu_paths = {}, []
     for file in figure_files:
         figures = json.loads(Path(file).read_text())
-        by_device[figures["meta"]["device"]] = figures
+        if "cpu_paths" in figures:  # `bench cpu`: its own block, not a device's
+            cpu_paths.append(figures)
+        if "train" in figures or "cpu_paths" not in figures:
+            by_device[figures["meta"]["device"]] = figures
     stale = []
     updates = {
         Path(benchmarks_md): [(device, device_section(f)) for device, f in by_device.items()],
         Path(readme): [("summary", summary_section(by_device))],
     }
+    if cpu_paths:  # none recorded yet: the block keeps what it says
+        updates[Path(benchmarks_md)].append(("cpu_paths", "\n\n".join(cpu_paths_section(f) for f in cpu_paths)))
     for path, blocks in updates.items():
         old = path.read_text(encoding="utf-8")
         new = old
