@@ -237,7 +237,7 @@ def test_sweep_reuses_the_configured_budget_and_adds_the_clean_counterpart(demo_
         (lambda c: c["adv_sweep"].update(attacks=["pwws"]), "adv_sweep.attacks: 'pwws' is not one of"),
         (lambda c: c["adv_sweep"].update(epsilons=[0.1, 0.10]), "an epsilon is listed twice"),
         (lambda c: c["methods"].update({"mvp_adv-eps1": {"kind": "mvp"}}), "has the name of a configured method"),
-        (lambda c: c["methods"]["mvp_adv"]["adv"].update(warmup_epochs=4), "methods.mvp_adv.adv.warmup_epochs (4) leaves no adversarial epoch"),
+        (lambda c: c["methods"]["mvp_adv"]["adv"].update(warmup_epochs=6), "methods.mvp_adv.adv.warmup_epochs (6) leaves no adversarial epoch"),
     ],
 )
 def test_bad_sweep_and_warmup_settings_name_the_key(demo_config, edit, message):

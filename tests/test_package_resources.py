@@ -282,7 +282,7 @@ def test_every_method_starts_from_the_adapted_backbone(monkeypatch):
     for r in plan.runs():
         assert longer.train(**plan.key(r)) != plan.train(**plan.key(r))
     # ... while an attack setting leaves models alone
-    fewer = _real_plan(monkeypatch, lambda c: c["attacks"]["pwws"].update(num_examples=12))
+    fewer = _real_plan(monkeypatch, lambda c: c["attacks"]["textbugger"].update(num_examples=12))
     assert all(fewer.train(**plan.key(r)) == plan.train(**plan.key(r)) for r in plan.runs())
     assert fewer.download_attack_resources() == plan.download_attack_resources()
 
