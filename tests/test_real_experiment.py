@@ -32,6 +32,8 @@ def _reduced(config: dict) -> dict:
     config["datasets"]["rotten_tomatoes"]["source"]["test_fraction"] = 0.05  # 200 test sentences
     config["methods"] = {k: config["methods"][k] for k in ("mlp_ft", "mvp")}
     config.pop("adv_sweep", None)  # it sweeps the +adv methods left out above
+    comparisons = config.get("report", {}).get("comparisons") or []
+    config.get("report", {})["comparisons"] = [c for c in comparisons if {c["method"], c["baseline"]} <= set(config["methods"])]
     config["seeds"] = [0]
     config["datasets"]["rotten_tomatoes"]["train_sizes"] = [128]
     config["training"].update(max_epochs=2)
