@@ -35,7 +35,7 @@ def prompt_words() -> list[str]:
 @pytest.fixture(scope="session")
 def demo_raw(tmp_path_factory) -> dict[str, Path]:
     """The three demo datasets, saved as the download rule saves them."""
-    from mvprepro.download.sources import fetch_dataset
+    from mvprepro.download.datasets import fetch_dataset
 
     root = tmp_path_factory.mktemp("datasets")
     out = {}
@@ -48,7 +48,7 @@ def demo_raw(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory, demo_raw) -> Path:
     """A tiny RoBERTa whose tokenizer knows the paper's label words."""
-    from mvprepro.download.sources import fetch_backbone
+    from mvprepro.download.backbones import fetch_backbone
 
     out = tmp_path_factory.mktemp("backbone") / "tiny"
     corpus = [str(p) for p in demo_raw.values()]
@@ -70,7 +70,7 @@ def tokenizer(tiny_backbone):
 
 
 def _tiny(tmp_path_factory, demo_raw, builder: str) -> Path:
-    from mvprepro.download.sources import fetch_backbone
+    from mvprepro.download.backbones import fetch_backbone
 
     out = tmp_path_factory.mktemp("backbone") / builder
     corpus = [str(p) for p in demo_raw.values()]

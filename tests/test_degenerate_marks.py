@@ -58,7 +58,7 @@ def _aggregate(tmp_path: Path, numbers: dict, ood: dict | None = None) -> dict[s
     if ood:
         spec["targets"] = {"sst2": ["imdb"]}
     out = {k: tmp_path / f"main.{k}" for k in ("runs", "csv", "md", "tex", "html")}
-    aggregate.aggregate(spec, clean, summaries, out, ood_clean, ood_summaries)
+    aggregate.aggregate(spec, clean, summaries, **out, ood_clean=ood_clean, ood_attacks=ood_summaries)
     return out
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from mvprepro import digest
-from mvprepro.config.specs import STAGE_CODE
+from mvprepro.download.sources import BUILDERS
+from mvprepro.stages import STAGES
+
+STAGE_CODE = {name: stage.module for name, stage in STAGES.items()}
 
 PACKAGE = Path(digest.__file__).resolve().parent
 
@@ -22,7 +25,7 @@ def test_training_closure_has_every_module_training_runs():
 
 
 def test_imports_inside_functions_count():
-    # attack.run imports its recipes, wrapper and the model code inside attack_shard().
+    # attack.run imports its recipes, wrapper and the model code inside attack().
     closure = digest.import_closure("mvprepro.attack.run")
     assert {"mvprepro.attack.recipes", "mvprepro.attack.wrapper", "mvprepro.train.models"} <= set(closure)
 
@@ -32,7 +35,10 @@ def test_every_module_is_in_some_stage():
     covered = {m for entry in STAGE_CODE.values() for m in digest.import_closure(entry)}
     # Infrastructure that no job runs: the CLI dispatcher, the workflow's own config code,
     # GPU slot locking (before the stage starts) and the benchmarks.
-    infrastructure = {"mvprepro.cli", "mvprepro.__main__", "mvprepro.gpu", "mvprepro.bench", "mvprepro.bench_docs"}
+    # The stage registry is the CLI's; the demo builders join the digest of the jobs whose
+    # source is a builder (Plan._spec), not a stage's import closure.
+    infrastructure = {"mvprepro.cli", "mvprepro.__main__", "mvprepro.gpu", "mvprepro.bench", "mvprepro.bench_docs", "mvprepro.stages"}
+    covered |= set(digest.import_closure(BUILDERS))
     modules = set()
     for file in PACKAGE.rglob("*.py"):
         rel = file.relative_to(PACKAGE).with_suffix("")
@@ -58,9 +64,13 @@ def package_copy(tmp_path, monkeypatch):
     "module,changes,stays",
     [
         ("train/adversarial.py", ["train"], ["prepare", "attack", "aggregate"]),
+        ("train/finetune.py", ["train"], ["adapt_backbone", "evaluate", "attack"]),
+        ("runtime.py", ["adapt_backbone", "train", "evaluate", "attack"], ["prepare", "merge_attack"]),
+        ("download/builders.py", [], ["download_dataset", "download_backbone", "download_attack_resources"]),
+        ("download/backbones.py", ["download_backbone", "download_attack_resources"], ["download_dataset"]),
         ("train/probe.py", ["train"], ["evaluate", "merge_attack"]),
         ("train/evaluate.py", ["train", "evaluate"], ["tokenize"]),
-        ("attack/textfooler_stopwords.txt", ["attack", "download_attack_resources"], ["train"]),
+        ("resources/textfooler_stopwords.txt", ["attack", "download_attack_resources"], ["train"]),
         ("data/tasks.py", ["prepare", "tokenize"], ["train"]),
         ("aggregate/formats.py", ["aggregate", "compare", "adversarial_examples"], ["train", "evaluate"]),
     ],
@@ -75,6 +85,68 @@ def test_editing_a_module_changes_the_digest_of_its_stages(package_copy, module,
         assert before[stage] != after[stage], stage
     for stage in stays:
         assert before[stage] == after[stage], stage
+
+
+# Each stage's code: the modules whose edit reruns its jobs (its import closure, without the
+# package's own __init__). A move that widens a stage's reruns changes a line here, in review.
+STAGE_MODULES = {
+    "download_dataset": "download download.datasets download.packages download.sources fileio",
+    "download_backbone": "architectures download download.backbones download.packages download.sources fileio",
+    "download_attack_resources": "architectures download download.attack_resources download.backbones download.counterfit download.nltk_packages download.packages download.sources fileio resources",
+    "prepare": "data data.prepare data.tasks fileio",
+    "tokenize": "data data.tasks data.tokenize fileio",
+    "adapt_backbone": "fileio runtime train train.adapt",
+    "check_prompts": "architectures fileio train train.check train.prompts train.templates",
+    "train": "architectures data data.subsets fileio runtime train train.adversarial train.checkpoint train.evaluate train.finetune train.models train.probe train.prompts train.templates",
+    "evaluate": "architectures fileio runtime train train.evaluate train.models train.prompts train.templates",
+    "attack": "architectures attack attack.encoders attack.recipes attack.run attack.wrapper data data.tasks data.tokenize digest fileio names resources runtime train train.evaluate train.models train.prompts train.templates",
+    "merge_attack": "attack attack.merge fileio",
+    "aggregate": "aggregate aggregate.formats aggregate.tables fileio",
+    "costs": "aggregate aggregate.costs fileio",
+    "compare": "aggregate aggregate.formats aggregate.tables data data.subsets fileio report report.compare",
+    "plots": "aggregate aggregate.formats aggregate.tables fileio report report.plots",
+    "training_curves": "aggregate aggregate.formats aggregate.tables fileio report report.plots",
+    "effective_robustness": "aggregate aggregate.formats aggregate.tables fileio report report.ood report.plots",
+    "adversarial_examples": "aggregate aggregate.formats aggregate.tables data data.tasks fileio report report.examples",
+    "sample_efficiency": "aggregate aggregate.formats aggregate.tables data data.subsets fileio report report.compare report.efficiency report.plots",
+    "adv_sweep": "aggregate aggregate.formats aggregate.tables fileio report report.adv_sweep report.plots",
+}
+
+
+def test_each_stage_runs_exactly_the_modules_pinned_here():
+    found = {name: " ".join(m.replace("mvprepro.", "") for m in digest.import_closure(module) if m != "mvprepro") for name, module in STAGE_CODE.items()}
+    assert found == STAGE_MODULES
+
+
+def test_builders_rerun_only_the_jobs_built_by_them(package_copy):
+    """Editing a demo builder changes the spec of a download whose source is a builder, and
+    of nothing fetched from a package (config/real.yaml)."""
+    import yaml
+    from snakemake.utils import validate
+
+    from mvprepro import config as cfg
+
+    repo = PACKAGE.parents[1]
+
+    def plan(name):
+        data = yaml.safe_load((repo / name).read_text())
+        validate(data, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+        return cfg.Plan(data)
+
+    def specs():
+        demo, real = plan("config/demo.yaml"), plan("config/real.yaml")
+        return (
+            [demo.download_dataset(d) for d in demo.datasets] + [demo.download_backbone(b) for b in demo.backbones] + [demo.download_attack_resources()],
+            [real.download_dataset(d) for d in real.datasets] + [real.download_backbone(b) for b in real.backbones] + [real.download_attack_resources()],
+        )
+
+    demo_before, real_before = specs()
+    with open(package_copy / "download" / "builders.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# an edit\n")
+    digest.code_digest.cache_clear()
+    demo_after, real_after = specs()
+    assert real_after == real_before
+    assert all(a != b for a, b in zip(demo_after, demo_before))
 
 
 def test_a_new_module_joins_the_digest_when_imported(package_copy):

@@ -17,7 +17,7 @@ import ast
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -28,10 +28,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from helpers import Rule, workflow_rules
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 ENVS = REPO / "envs"
-RULE_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
 
 # Import names whose distribution is named differently, for packages that may not be
 # installed here (optional extras); installed ones are looked up in their metadata.
@@ -49,34 +50,6 @@ CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "pytorch": "torch"}
 # ---------------------------------------------------------------- rules
 
 
-@dataclass
-class Rule:
-    name: str
-    path: Path
-    directives: set[str] = field(default_factory=set)
-    conda: str | None = None
-    commands: list[str] = field(default_factory=list)
-
-
-def _rules() -> list[Rule]:
-    """Every rule of the workflow, read from the (snakefmt-formatted) rule files."""
-    rules = []
-    for path in RULE_FILES:
-        text = path.read_text()
-        starts = [(m.start(), m.group(1)) for m in re.finditer(r"^(?:rule|checkpoint) (\w+):", text, re.MULTILINE)]
-        for i, (start, name) in enumerate(starts):
-            block = text[start : starts[i + 1][0] if i + 1 < len(starts) else len(text)]
-            # The rule body ends at the first line back at column 0 (a def, a comment, ...).
-            body = re.split(r"\n(?=\S)", block, maxsplit=1)[0]
-            rule = Rule(name, path, set(re.findall(r"^    (\w+):", body, re.MULTILINE)))
-            conda = re.search(r'^    conda:\n\s+"([^"]+)"', body, re.MULTILINE)
-            if conda:
-                rule.conda = conda.group(1)
-            rule.commands = re.findall(r"python -m mvprepro ([\w-]+)", body)
-            rules.append(rule)
-    return rules
-
-
 def _env_path(rule: Rule) -> Path:
     assert rule.conda is not None
     return (rule.path.parent / rule.conda).resolve()
@@ -88,11 +61,11 @@ def test_rule_parser_sees_every_rule():
     listed = subprocess.run(
         [str(exe), "--list-rules", "--cores", "1"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert sorted(r.name for r in _rules()) == sorted(listed)
+    assert sorted(r.name for r in workflow_rules()) == sorted(listed)
 
 
 def test_every_code_running_rule_has_a_conda_env():
-    rules = _rules()
+    rules = workflow_rules()
     # run: blocks execute inside Snakemake's own process, where no conda env applies.
     assert not [r.name for r in rules if "run" in r.directives]
     runs_code = [r for r in rules if r.directives & {"shell", "script", "notebook", "wrapper"}]
@@ -308,38 +281,21 @@ class ImportClosure:
 
 
 def _cli_entry_points() -> dict[str, tuple[str, str]]:
-    """CLI command -> (module, function) that main() calls for it."""
-    cli = _modules()["mvprepro.cli"]
-    main = next(s for s in cli.tree.body if isinstance(s, ast.FunctionDef) and s.name == "main")
-    entries = {}
-    for node in ast.walk(main):
-        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)):
-            continue
-        test = node.test
-        if not (isinstance(test.left, ast.Name) and test.left.id == "cmd" and isinstance(test.comparators[0], ast.Constant)):
-            continue
-        command = test.comparators[0].value
-        imports = [s for s in node.body if isinstance(s, ast.ImportFrom)]
-        calls = [s.value for s in node.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)]
-        assert imports and calls, f"cannot read the CLI branch of {command!r}"
-        module = _absolute(cli, imports[0])
-        func = calls[0].func
-        if isinstance(func, ast.Attribute):  # from .attack import resources; resources.fetch(...)
-            entries[command] = (f"{module}.{func.value.id}", func.attr)  # type: ignore[attr-defined]
-        else:
-            entries[command] = (module, func.id)  # type: ignore[attr-defined]
-    return entries
+    """CLI command -> (module, function) that main() calls for it: the stage registry's."""
+    from mvprepro.stages import STAGES
+
+    return {s.command: (s.module, s.name) for s in STAGES.values()}
 
 
 def test_cli_entry_points_cover_every_rule_command():
     entries = _cli_entry_points()
-    used = {c for r in _rules() for c in r.commands}
+    used = {c for r in workflow_rules() for c in r.commands}
     assert used <= set(entries), used - set(entries)
     assert entries["train"] == ("mvprepro.train.finetune", "train")
     assert entries["evaluate"] == ("mvprepro.train.evaluate", "evaluate")
     assert entries["check-prompts"] == ("mvprepro.train.check", "check_prompts")
-    assert entries["merge-attack"] == ("mvprepro.attack.merge", "merge")
-    assert entries["download-attack-resources"] == ("mvprepro.download.attack_resources", "fetch")
+    assert entries["merge-attack"] == ("mvprepro.attack.merge", "merge_attack")
+    assert entries["download-attack-resources"] == ("mvprepro.download.attack_resources", "download_attack_resources")
 
 
 def _distribution(import_name: str) -> str:
@@ -374,14 +330,14 @@ def test_import_analysis_follows_calls():
     "env,rules",
     sorted(
         {
-            env.name: sorted(r.name for r in _rules() if r.conda and _env_path(r) == env)
+            env.name: sorted(r.name for r in workflow_rules() if r.conda and _env_path(r) == env)
             for env in _env_files()
         }.items()
     ),
 )
 def test_env_pins_every_package_its_rules_import(env, rules):
     assert rules, f"envs/{env} is used by no rule"
-    commands = sorted({c for r in _rules() if r.name in rules for c in r.commands})
+    commands = sorted({c for r in workflow_rules() if r.name in rules for c in r.commands})
     needed = {_distribution(name): name for name in _imports_of(commands)}
     pins = _pins(ENVS / env)
     missing = sorted(f"{dist} (import {name})" for dist, name in needed.items() if dist not in pins)

@@ -242,8 +242,8 @@ def test_mvp_on_bert_and_gpt2_matches_full_vocabulary(request, fixture, causal):
 def test_mvp_end_to_end_on_bert_and_gpt2(request, fixture, demo_raw, tmp_path):
     """Prepare, tokenize, train, evaluate and attack MVP on another backbone family."""
     from mvprepro import fileio
-    from mvprepro.attack.merge import merge
-    from mvprepro.attack.run import attack_shard
+    from mvprepro.attack.merge import merge_attack
+    from mvprepro.attack.run import attack
     from mvprepro.data.prepare import prepare
     from mvprepro.data.tokenize import tokenize
     from mvprepro.train.check import check_prompts
@@ -276,8 +276,8 @@ def test_mvp_end_to_end_on_bert_and_gpt2(request, fixture, demo_raw, tmp_path):
                   "max_candidates": 50, "min_cos_sim": 0.5, "max_words_perturbed": 0.5, "pos": True,
                   "query_batch_size": 64, "model_batch_size": 32, "variant": "paper"}
     attack_spec = {"attack_name": "textfooler", "attack": attack_cfg, "task": "boolq", "shard": 0, "shards": 1, "device": "cpu", "precision": "fp32"}
-    attack_shard(attack_spec, tmp_path / "model", tmp_path / "data", tmp_path / "res" / "manifest.json", tmp_path / "s.jsonl", tmp_path / "s.json")
-    merge([str(tmp_path / "s.jsonl")], [str(tmp_path / "s.json")], {"attack_name": "textfooler", "shards": 1}, tmp_path / "a.json", tmp_path / "a.jsonl")
+    attack(attack_spec, tmp_path / "model", tmp_path / "data", tmp_path / "res" / "manifest.json", tmp_path / "s.jsonl", tmp_path / "s.json")
+    merge_attack([str(tmp_path / "s.jsonl")], [str(tmp_path / "s.json")], {"attack_name": "textfooler", "shards": 1}, tmp_path / "a.json", tmp_path / "a.jsonl")
     summary = fileio.read_json(tmp_path / "a.json")
     assert summary["num_examples"] == 4 and summary["robust_accuracy"] <= summary["clean_accuracy"]
 
@@ -359,7 +359,7 @@ def test_training_clips_the_gradient_norm(tiny_backbone, tokenizer, demo_raw, tm
 
 
 def test_precision_is_fp32_unless_asked(tiny_backbone):
-    from mvprepro.train.evaluate import autocast
+    from mvprepro.runtime import autocast
 
     assert not autocast(torch.device("cpu"), "fp32")._enabled
     # bf16 autocast is enabled for the precision use_precision() resolved (on the CPU only

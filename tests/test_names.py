@@ -31,8 +31,8 @@ def test_method_kinds():
 
 @pytest.fixture(scope="module")
 def recipe_builders(tmp_path_factory):
-    """TextAttack imports only once NLTK's stopwords are local (attack.resources.activate)."""
-    from mvprepro.attack import resources
+    """TextAttack imports only once NLTK's stopwords are local (mvprepro.resources.activate)."""
+    from mvprepro import resources
 
     manifest = tmp_path_factory.mktemp("resources") / "manifest.json"
     spec = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}

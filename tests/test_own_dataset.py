@@ -22,8 +22,9 @@ from mvprepro import config as cfg
 from mvprepro.aggregate.tables import markdown, summarise
 from mvprepro.data.tasks import PRESETS, ProtocolError, Task, TaskError, from_config, get_task, prepare_splits
 from mvprepro.download.builders import build_dataset
-from mvprepro.download.sources import SourceError, fetch_dataset, load_local_dataset
-from mvprepro.report.ood import effective_robustness
+from mvprepro.download.datasets import fetch_dataset, load_local_dataset
+from mvprepro.download.sources import SourceError
+from mvprepro.report.ood import effective_robustness_table
 from mvprepro.train.evaluate import model_labels
 
 REPO = Path(__file__).resolve().parents[1]
@@ -311,7 +312,7 @@ def test_table_gains_ood_columns_only_with_targets():
 
 def test_effective_robustness_is_the_residual_from_the_other_methods_line():
     spec = {"datasets": ["d"], "targets": {"d": ["t"]}, "methods": ["a", "b", "c"], "attacks": ["tf"]}
-    table = effective_robustness(_long(), spec)
+    table = effective_robustness_table(_long(), spec)
     clean = table[table.metric == "clean"].set_index("method")
     # a and b lie on ood = id - 20; c (85.5 -> 75.5) sits 10 points above that line.
     assert clean.loc["c", "expected_from_others"] == pytest.approx(65.5)
@@ -320,5 +321,5 @@ def test_effective_robustness_is_the_residual_from_the_other_methods_line():
     # the line through a and c (ood = 161 - id), b does too.
     assert clean.loc["a", "effective_robustness"] == pytest.approx(-20.0)
     assert clean.loc["b", "effective_robustness"] == pytest.approx(-20.0)
-    two = effective_robustness(_long()[lambda x: x.method != "c"], {**spec, "methods": ["a", "b"]})
+    two = effective_robustness_table(_long()[lambda x: x.method != "c"], {**spec, "methods": ["a", "b"]})
     assert np.isnan(two.effective_robustness).all()  # one other method fixes no line

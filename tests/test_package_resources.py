@@ -78,7 +78,7 @@ def test_a_package_requirement_must_pin_its_version(tmp_path):
 def test_package_csv_dataset_with_a_seeded_stratified_test_split(tmp_path, monkeypatch):
     from datasets import load_from_disk
 
-    from mvprepro.download.sources import fetch_dataset
+    from mvprepro.download.datasets import fetch_dataset
     from mvprepro.fileio import read_json
 
     rows = "".join(f'"{1 if i % 2 else -1}","sentence {i} . \n"\n' for i in range(40))
@@ -100,7 +100,8 @@ def test_package_csv_dataset_with_a_seeded_stratified_test_split(tmp_path, monke
 def test_package_class_folders_become_title_lead_and_text(tmp_path, monkeypatch):
     from datasets import load_from_disk
 
-    from mvprepro.download.sources import SourceError, fetch_dataset
+    from mvprepro.download.datasets import fetch_dataset
+    from mvprepro.download.sources import SourceError
 
     files = {
         "corp/data/sport/001.txt": b"Big win\n\nThe team won the cup.\n\nFans cheered.\n",
@@ -185,7 +186,7 @@ def test_tagger_pickle_becomes_nltk_json_with_the_universal_map(tmp_path, monkey
 
 
 def test_only_words_an_attack_can_place_are_kept(tmp_path):
-    from mvprepro.attack.resources import activate
+    from mvprepro.resources import activate
     from mvprepro.download.attack_resources import _fetch_nltk
 
     _fetch_nltk("builtin", tmp_path / "res" / "nltk_data", None)  # importing textattack needs stopwords
@@ -234,7 +235,7 @@ def test_adaptation_trains_the_mlm_on_training_texts_only(tmp_path, tiny_bert, d
     from mvprepro.data.prepare import prepare
     from mvprepro.data.tasks import PRESETS
     from mvprepro.fileio import read_json
-    from mvprepro.train.adapt import adapt, training_texts
+    from mvprepro.train.adapt import adapt_backbone, training_texts
 
     prepared = tmp_path / "prepared"
     prepare(demo_raw["sst2"], prepared, {"task": PRESETS["sst2"].to_spec(), "protocol": {"split_seed": 0, "validation_fraction": 0.05}})
@@ -242,13 +243,13 @@ def test_adaptation_trains_the_mlm_on_training_texts_only(tmp_path, tiny_bert, d
     texts = training_texts([prepared])
     assert texts == list(dict.fromkeys(splits["train"]["sentence"]))  # the train split, deduplicated
     settings = {"steps": 30, "lr": 1e-3, "batch_size": 16, "max_length": 32, "mask_prob": 0.15, "heldout_fraction": 0.1, "heldout_max": 40, "seed": 0}
-    report = adapt(tiny_bert, [prepared], tmp_path / "adapted", {"name": "tiny", "adapt": settings, "device": "cpu"})
+    report = adapt_backbone(tiny_bert, [prepared], tmp_path / "adapted", {"name": "tiny", "adapt": settings, "device": "cpu"})
     saved = read_json(tmp_path / "adapted" / "adaptation.json")
     assert saved["fill_mask_top1"] == report["fill_mask_top1"] and saved["heldout_texts"] == min(40, round(0.1 * len(texts)))
     assert saved["loss"]["last_10"] < saved["loss"]["first_10"]
     assert (tmp_path / "adapted" / "model.safetensors").exists()
     with pytest.raises(ValueError, match="adapt: only .* training texts"):
-        adapt(tiny_bert, [prepared], tmp_path / "none", {"name": "tiny", "adapt": {**settings, "batch_size": 10_000}, "device": "cpu"})
+        adapt_backbone(tiny_bert, [prepared], tmp_path / "none", {"name": "tiny", "adapt": {**settings, "batch_size": 10_000}, "device": "cpu"})
     assert not (tmp_path / "none").exists()
 
 
@@ -261,7 +262,7 @@ def test_a_head_the_checkpoint_lacks_is_drawn_from_a_fixed_seed(tmp_path, tiny_b
     from safetensors.torch import load_file
     from transformers import AutoModel, AutoTokenizer
 
-    from mvprepro.download.sources import fetch_backbone
+    from mvprepro.download.backbones import fetch_backbone
 
     encoder = tmp_path / "encoder"  # the encoder alone, as sentence-transformers exports it
     AutoModel.from_pretrained(str(tiny_bert)).save_pretrained(encoder, safe_serialization=True)

@@ -163,10 +163,10 @@ def _attack(stages, ds: str, name: str, cfg: dict, shards: int, out: Path) -> li
         spec = _attack_spec(ds, name, cfg, shard, shards)
         files.append(out / f"shard-{shard}.jsonl")
         reports.append(out / f"shard-{shard}.constraints.json")
-        attack_run.attack_shard(spec, stages[ds]["run"] / "model", stages[ds]["data"], stages["manifest"], files[-1], reports[-1])
+        attack_run.attack(spec, stages[ds]["run"] / "model", stages[ds]["data"], stages["manifest"], files[-1], reports[-1])
         assert not files[-1].with_name(files[-1].name + ".partial").exists()
     merge_spec = {"attack_name": name, "shards": shards}
-    attack_merge.merge([str(f) for f in files], [str(r) for r in reports], merge_spec, out / "summary.json", out / "records.jsonl")
+    attack_merge.merge_attack([str(f) for f in files], [str(r) for r in reports], merge_spec, out / "summary.json", out / "records.jsonl")
     assert fileio.read_json(out / "summary.json")["spec"] == merge_spec
     return [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
 
@@ -190,8 +190,8 @@ def test_attack_runs_in_bf16_where_supported_and_records_it(stages, tmp_path, mo
     monkeypatch.setattr(torch.nn.Linear, "forward", spy)
     spec = {**_attack_spec("sst2", "textbugger", {"max_candidates": 5, "num_examples": 2}, 0, 1), "precision": "bf16"}
     shard, report = tmp_path / "shard-0.jsonl", tmp_path / "shard-0.constraints.json"
-    attack_run.attack_shard(spec, stages["sst2"]["run"] / "model", stages["sst2"]["data"], stages["manifest"], shard, report)
-    attack_merge.merge([str(shard)], [str(report)], {"attack_name": "textbugger", "shards": 1}, tmp_path / "s.json", tmp_path / "r.jsonl")
+    attack_run.attack(spec, stages["sst2"]["run"] / "model", stages["sst2"]["data"], stages["manifest"], shard, report)
+    attack_merge.merge_attack([str(shard)], [str(report)], {"attack_name": "textbugger", "shards": 1}, tmp_path / "s.json", tmp_path / "r.jsonl")
     effective = "bf16" if forced == "1" else "fp32"
     assert seen == {torch.bfloat16 if forced == "1" else torch.float32}
     assert fileio.read_json(tmp_path / "s.json")["precision"] == {"requested": "bf16", "effective": effective}
@@ -321,7 +321,7 @@ def test_merge_refuses_shards_that_do_not_cover_the_examples(tmp_path):
     (tmp_path / "s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     fileio.write_json_atomic(tmp_path / "c.json", [])
     with pytest.raises(RuntimeError, match="do not cover examples 0..2 exactly once"):
-        attack_merge.merge([str(tmp_path / "s.jsonl")], [str(tmp_path / "c.json")], {"attack_name": "x", "shards": 1},
+        attack_merge.merge_attack([str(tmp_path / "s.jsonl")], [str(tmp_path / "c.json")], {"attack_name": "x", "shards": 1},
                            tmp_path / "summary.json", tmp_path / "records.jsonl")
     assert not (tmp_path / "summary.json").exists()
 
@@ -358,7 +358,7 @@ def test_embedding_from_text_file(tmp_path):
     A ``path:`` source reaches the job as ``{"local": true}`` in the spec, its file as an
     argument (a rule input), never as a path inside the spec.
     """
-    from mvprepro.attack import resources as res
+    from mvprepro import resources as res
 
     vec = tmp_path / "vectors.txt"
     vec.write_text("3 2\ngood 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
@@ -378,7 +378,7 @@ def test_embedding_from_text_file(tmp_path):
 
 
 def test_nltk_from_a_local_folder(tmp_path):
-    from mvprepro.attack import resources as res
+    from mvprepro import resources as res
 
     nltk_dir = tmp_path / "nltk_data"
     (nltk_dir / "corpora" / "stopwords").mkdir(parents=True)
@@ -510,7 +510,7 @@ def test_embedding_from_a_zip_url(tmp_path):
     """The download path for text-format embeddings such as GloVe (here from a file:// URL)."""
     import zipfile
 
-    from mvprepro.attack import resources as res
+    from mvprepro import resources as res
     from mvprepro.download import attack_resources as download
 
     archive = tmp_path / "glove.zip"
@@ -579,7 +579,8 @@ def test_local_dataset_source_comes_as_an_argument(tmp_path):
     """A ``path:`` dataset reaches the download job as ``{"local": true}`` plus its folder."""
     from datasets import load_from_disk
 
-    from mvprepro.download.sources import SourceError, fetch_dataset
+    from mvprepro.download.datasets import fetch_dataset
+    from mvprepro.download.sources import SourceError
 
     folder = tmp_path / "mine"
     folder.mkdir()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mvprepro import fileio
+from mvprepro import fileio, runtime
 from mvprepro.train import evaluate as ev
 from mvprepro.train import finetune, models
 
@@ -46,9 +46,9 @@ def test_detection_reads_the_processor_flags(monkeypatch, tmp_path):
 
     monkeypatch.setattr(Path, "read_text", read)
     fake.write_text("flags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\n")
-    assert ev.cpu_bf16_support() == (True, "processor has avx512_bf16")
+    assert runtime.cpu_bf16_support() == (True, "processor has avx512_bf16")
     fake.write_text("flags\t\t: fpu sse avx avx2\n")
-    supported, why = ev.cpu_bf16_support()
+    supported, why = runtime.cpu_bf16_support()
     assert not supported and "lacks avx512_bf16" in why
 
 
@@ -56,7 +56,7 @@ def test_detection_reads_the_processor_flags(monkeypatch, tmp_path):
 def test_prediction_runs_in_the_precision_that_is_recorded(tiny_backbone, monkeypatch, capsys, forced, expected):
     monkeypatch.setenv("MVPREPRO_CPU_BF16", forced)
     model = _model(tiny_backbone).eval()
-    effective = ev.use_precision(torch.device("cpu"), "bf16")
+    effective = runtime.use_precision(torch.device("cpu"), "bf16")
     assert effective == ("bf16" if forced == "1" else "fp32")
     log = capsys.readouterr().out
     assert ("running fp32 instead" in log) == (forced == "0")  # the fallback says so in the job log
@@ -70,10 +70,10 @@ def test_prediction_runs_in_the_precision_that_is_recorded(tiny_backbone, monkey
 def test_fp32_never_touches_bf16(tiny_backbone, monkeypatch):
     monkeypatch.setenv("MVPREPRO_CPU_BF16", "1")
     model = _model(tiny_backbone).eval()
-    assert ev.use_precision(torch.device("cpu"), "fp32") == "fp32"
+    assert runtime.use_precision(torch.device("cpu"), "fp32") == "fp32"
     assert _dtypes_inside(model, lambda: ev.predict(model, [[0, 31, 2]], precision="fp32")) == {torch.float32}
     with pytest.raises(ValueError, match="training.precision"):
-        ev.use_precision(torch.device("cpu"), "fp16")
+        runtime.use_precision(torch.device("cpu"), "fp16")
 
 
 def _train_spec(precision: str) -> dict:

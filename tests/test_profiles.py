@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from snakemake.profiles import ProfileConfigFileParser
-from test_envs import _rules
-from test_workflow import _checkout, _snakemake
+from helpers import checkout, snakemake, workflow_rules
 
 from mvprepro import cli
+from mvprepro.stages import STAGES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,9 +46,14 @@ def test_slurm_profile_keeps_cluster_values_in_one_place():
     assert int(profile["retries"]) >= 1 and int(profile["latency-wait"]) >= 30
     assert "slurm_account=<your-account>" in profile["default-resources"]
     assert "slurm_partition=<cpu-partition>" in profile["default-resources"]
-    # Every rule that asks for a GPU (config `resources:`) goes to the GPU partition.
-    for rule in ("adapt_backbone", "train", "evaluate", "evaluate_ood", "attack", "attack_ood"):
-        assert f"{rule}:slurm_partition=<gpu-partition>" in profile["set-resources"]
+    # The rules sent to the GPU partition are exactly those running a stage the registry
+    # marks as GPU stage (mvprepro.stages), and nothing else.
+    gpu_commands = {s.command for s in STAGES.values() if s.gpu}
+    gpu_rules = {r.name for r in workflow_rules() if set(r.commands) & gpu_commands}
+    assert gpu_rules >= {"adapt_backbone", "train", "evaluate", "attack"}
+    in_profile = {item.split(":", 1)[0] for item in profile["set-resources"] if "slurm_partition=<gpu-partition>" in item}
+    assert in_profile == gpu_rules
+    for rule in gpu_rules:
         assert f"{rule}:cpus_per_gpu=threads" in profile["set-resources"]
 
 
@@ -60,8 +65,8 @@ def _resources(result, rule: str) -> dict[str, str]:
 
 
 def test_slurm_profile_plans_the_paper_grid(tmp_path):
-    repo = _checkout(tmp_path / "repo")
-    result = _snakemake(repo, "-n", "--profile", "profiles/slurm")
+    repo = checkout(tmp_path / "repo")
+    result = snakemake(repo, "-n", "--profile", "profiles/slurm")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     train = _resources(result, "train")
     assert train["gpu"] == "1" and train["cpus_per_gpu"] == "2"  # the rule's threads
@@ -75,17 +80,17 @@ def test_only_download_rules_touch_the_network_and_they_stay_local():
     """Compute nodes may be offline: the download rules are local rules (they run where
     Snakemake runs, e.g. the login node), and every other CLI command switches the Hugging
     Face libraries to offline mode."""
-    downloads = [r for r in _rules() if r.name.startswith("download_")]
+    downloads = [r for r in workflow_rules() if r.name.startswith("download_")]
     assert len(downloads) == 3
     assert all("localrule" in r.directives for r in downloads)
     assert {c for r in downloads for c in r.commands} == cli.ONLINE_COMMANDS
-    others = {c for r in _rules() if not r.name.startswith("download_") for c in r.commands}
+    others = {c for r in workflow_rules() if not r.name.startswith("download_") for c in r.commands}
     assert not others & cli.ONLINE_COMMANDS
 
 
 def test_retries_get_more_runtime(tmp_path):
-    repo = _checkout(tmp_path / "repo")
-    result = _snakemake(repo, "-n", "--profile", "profiles/slurm", "--attempt", "2")
+    repo = checkout(tmp_path / "repo")
+    result = snakemake(repo, "-n", "--profile", "profiles/slurm", "--attempt", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert _resources(result, "train")["runtime"] == "2880"
     assert _resources(result, "evaluate")["runtime"] == "120"
@@ -112,7 +117,7 @@ rule gpu_slots_probe:
 )
 def test_local_runs_hand_out_gpu_slots(tmp_path, monkeypatch, visible, args, expected):
     """What a local job sees: the devices it may claim one of (src/mvprepro/gpu.py)."""
-    repo = _checkout(tmp_path / "repo")
+    repo = checkout(tmp_path / "repo")
     with open(repo / "Snakefile", "a") as fh:
         fh.write(PROBE)
     monkeypatch.delenv("MVPREPRO_GPU_SLOTS", raising=False)
@@ -120,6 +125,6 @@ def test_local_runs_hand_out_gpu_slots(tmp_path, monkeypatch, visible, args, exp
         monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     else:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
-    result = _snakemake(repo, "probe.txt", "--cores", "1", *args)
+    result = snakemake(repo, "probe.txt", "--cores", "1", *args)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (repo / "probe.txt").read_text().strip() == expected

@@ -46,7 +46,7 @@ def demo_tokenizer(demo_raw, tmp_path_factory):
     """The tokenizer of the demo's backbone, built from config/demo.yaml's own options."""
     from transformers import AutoTokenizer
 
-    from mvprepro.download.sources import fetch_backbone
+    from mvprepro.download.backbones import fetch_backbone
 
     source = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["backbones"]["tiny-roberta"]["source"]
     out = tmp_path_factory.mktemp("demo-backbone") / "tiny-roberta"

@@ -55,7 +55,7 @@ def test_summary_marks_the_best_robust_accuracy_per_dataset(long):
     assert "| sst2 | bb | mvp | 3 | 91.7 ± 0.6 | **42.7 ± 6.4** | **57.0 ± 2.6** |" in md
     tex = aggregate.latex(table, ["textfooler", "textbugger"])
     assert r"mlp\_ft" in tex and r"\textbf{42.7 $\pm$ 6.4}" in tex and r"\toprule" in tex
-    page = aggregate.html(table, ["textfooler", "textbugger"])
+    page = aggregate.html_page(table, ["textfooler", "textbugger"])
     assert "<td class='best'>42.7 ± 6.4</td>" in page
 
 
@@ -120,7 +120,7 @@ def _comparison_md(tmp_path, diffs_by_dataset: dict[str, list[float]]) -> tuple[
     _long(values).to_csv(runs, index=False)
     out = {k: tmp_path / f"{k}.out" for k in ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")}
     spec = {"comparisons": [["mvp", "mlp_ft"]], "datasets": list(diffs_by_dataset), "attacks": ["textfooler"]}
-    compare.compare(spec, runs, None, out)
+    compare.compare(spec, runs, **out)
     return out["comparisons_md"].read_text(), out["comparisons_html"].read_text()
 
 
@@ -217,7 +217,7 @@ def test_compare_writes_every_table(tmp_path, long):
     long.to_csv(runs, index=False)
     out = {k: tmp_path / f"{k}.out" for k in ("comparisons_csv", "comparisons_md", "comparisons_html", "published_csv", "published_md", "published_html")}
     spec = {"comparisons": [["mvp", "mlp_ft"]], "datasets": ["sst2", "boolq"], "attacks": ["textfooler", "textbugger"]}
-    compare.compare(spec, runs, None, out)
+    compare.compare(spec, runs, **out)
     diffs = pd.read_csv(out["comparisons_csv"])
     assert len(diffs) == 2 * 3 + 3 + 1  # (2 datasets + average) x (clean + 2 attacks) + all
     assert "| mvp - mlp_ft | bb | **average** | robust (textfooler) | 3 |" in out["comparisons_md"].read_text()
@@ -226,7 +226,7 @@ def test_compare_writes_every_table(tmp_path, long):
     # The published numbers come as a file argument, never through the spec.
     numbers = tmp_path / "published.csv"
     numbers.write_text(HEADER + "sst2,bb,mvp,robust_accuracy,textfooler,45,Table 1\n")
-    compare.compare(spec, runs, numbers, out)
+    compare.compare(spec, runs, **out, published=numbers)
     published = pd.read_csv(out["published_csv"])
     cell = published[(published.dataset == "sst2") & (published.method == "mvp") & (published.attack == "textfooler")].iloc[0]
     assert cell.published == 45 and cell.difference == pytest.approx(128 / 3 - 45, abs=1e-4)  # 4 decimals in the CSV
@@ -263,7 +263,7 @@ def test_examples_page(tmp_path):
         records += [str(tf), str(tb)]
     out = tmp_path / "sst2.html"
     spec = {"dataset": "sst2", "task": "sst2", "methods": ["mvp"], "attacks": ["textfooler", "textbugger"], "per_method": 1, "runs": runs}
-    examples.examples_page(spec, records, out)
+    examples.adversarial_examples(spec, records, out)
     page = out.read_text()
     assert "textfooler: 2 successful of 4 attacked examples over 2 seed(s)" in page
     assert "textbugger: 0 successful of 2 attacked examples over 2 seed(s)" in page
@@ -272,7 +272,7 @@ def test_examples_page(tmp_path):
     assert "gold <b>positive</b>, predicted positive &rarr; <b>negative</b>" in page
     # One file per run and attack, or an error: never a silent misalignment.
     with pytest.raises(ValueError, match="3 records files for 2 runs x 2"):
-        examples.examples_page(spec, records[:3], out)
+        examples.adversarial_examples(spec, records[:3], out)
 
 
 def test_plots_are_pngs_and_reproducible(tmp_path, long):
@@ -283,8 +283,8 @@ def test_plots_are_pngs_and_reproducible(tmp_path, long):
     spec = {"datasets": ["sst2", "boolq"], "methods": ["mlp_ft", "mvp"], "attacks": ["textfooler", "textbugger"]}
     first = {"accuracy": tmp_path / "a1.png", "success": tmp_path / "s1.png"}
     second = {"accuracy": tmp_path / "a2.png", "success": tmp_path / "s2.png"}
-    plots.plot(spec, runs, first)
-    plots.plot(spec, runs, second)
+    plots.plots(spec, runs, **first)
+    plots.plots(spec, runs, **second)
     for key, path in first.items():
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
@@ -302,13 +302,13 @@ def test_training_curves(tmp_path):
             metrics.append(str(path))
     spec = {"dataset": "sst2", "methods": ["mlp_ft", "mvp"], "runs": runs}
     out = tmp_path / "curves.png"
-    plots.curves_plot(spec, metrics, out)
+    plots.training_curves(spec, metrics, out)
     data = out.read_bytes()
     assert data[:4] == b"\x89PNG"
-    plots.curves_plot(spec, metrics, tmp_path / "again.png")
+    plots.training_curves(spec, metrics, tmp_path / "again.png")
     assert (tmp_path / "again.png").read_bytes() == data
     with pytest.raises(ValueError, match="3 metrics files for 4 runs"):
-        plots.curves_plot(spec, metrics[:3], out)
+        plots.training_curves(spec, metrics[:3], out)
 
 
 def _clean_and_summaries(tmp_path, numbers):
@@ -338,7 +338,7 @@ def test_aggregate_reads_the_files_in_the_specs_order(tmp_path):
     runs, clean, summaries = _clean_and_summaries(tmp_path, numbers)
     spec = {"runs": runs, "datasets": ["sst2"], "methods": ["mlp_ft", "mvp"], "attacks": ["textfooler", "textbugger"]}
     out = {k: tmp_path / f"main.{k}" for k in ("runs", "csv", "md", "tex", "html")}
-    aggregate.aggregate(spec, clean, summaries, out)
+    aggregate.aggregate(spec, clean, summaries, **out)
     long = pd.read_csv(out["runs"], keep_default_na=False)
     cell = long[(long.method == "mvp") & (long.seed == 1) & (long.metric == "robust_accuracy") & (long.attack == "textbugger")]
     assert cell.value.tolist() == [56.0]
@@ -353,9 +353,9 @@ def test_aggregate_reads_the_files_in_the_specs_order(tmp_path):
     assert r"\textbf{45.0 $\pm$ 7.1}" in out["tex"].read_text()
     assert "<td class='best'>45.0 ± 7.1</td>" in out["html"].read_text()
     with pytest.raises(ValueError, match="7 attacks files for 4 runs x 2"):
-        aggregate.aggregate(spec, clean, summaries[:7], out)
+        aggregate.aggregate(spec, clean, summaries[:7], **out)
     with pytest.raises(ValueError, match="3 clean files for 4 runs x 1"):
-        aggregate.aggregate(spec, clean[:3], summaries, out)
+        aggregate.aggregate(spec, clean[:3], summaries, **out)
 
 
 def test_cost_table_pairs_jobs_with_their_benchmarks(tmp_path):
@@ -369,10 +369,10 @@ def test_cost_table_pairs_jobs_with_their_benchmarks(tmp_path):
         path.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:00\t{1000 + i}\n")
         files.append(str(path))
     out = tmp_path / "costs.csv"
-    costs.cost_table({"jobs": jobs}, files, out)
+    costs.costs({"jobs": jobs}, files, out)
     table = pd.read_csv(out, keep_default_na=False)
     assert table.rule.tolist() == ["train", "attack"]
     assert table.seconds.tolist() == [120.5, 33.25] and table.max_rss_mb.tolist() == [1000.0, 1001.0]
     assert "benchmark" not in table.columns
     with pytest.raises(ValueError, match="1 benchmark files for 2 jobs"):
-        costs.cost_table({"jobs": jobs}, files[:1], out)
+        costs.costs({"jobs": jobs}, files[:1], out)

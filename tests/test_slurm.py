@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from test_workflow import _checkout, _snakemake
+from helpers import checkout, snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "slurm-local.sh"
@@ -60,13 +60,13 @@ def cluster() -> None:
 @pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The reduced demo, run to the end through sbatch."""
-    repo = _checkout(tmp_path_factory.mktemp("slurm") / "repo")
+    repo = checkout(tmp_path_factory.mktemp("slurm") / "repo")
     config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
     config["datasets"] = {"sst2": config["datasets"]["sst2"]}
     config["seeds"] = [0]
     config["methods"] = {k: config["methods"][k] for k in ("mlp_ft", "mvp")}
     (repo / "config" / "slurm.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = _snakemake(repo, "--profile", str(PROFILE), "--configfile", "config/slurm.yaml", timeout=2400)
+    result = snakemake(repo, "--profile", str(PROFILE), "--configfile", "config/slurm.yaml", timeout=2400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-8000:]
     return repo, result
 

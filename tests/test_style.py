@@ -19,3 +19,18 @@ def test_snakemake_lint_is_clean():
 def test_snakefmt_formatted():
     result = subprocess.run([str(BIN / "snakefmt"), "--check", "."], cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in tests/helpers.py (or conftest.py), so that each test module
+    can be read, run and moved on its own."""
+    import ast
+
+    tests = Path(__file__).resolve().parent
+    modules = {p.stem for p in tests.glob("test_*.py")}
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name} imports {n}" for n in names if n.split(".")[0] in modules]
+    assert not offenders

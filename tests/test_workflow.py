@@ -16,32 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers import checkout, snakemake
 from interrupt import run_then_stop
 
 REPO = Path(__file__).resolve().parents[1]
-COPY = ("Snakefile", "config.yaml", "config", "workflow", "src", "profiles", "envs", "examples")
 
 pytestmark = pytest.mark.workflow
-
-
-def _checkout(dest: Path) -> Path:
-    """A copy of the workflow, so tests never touch the developer's results/."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in COPY:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, dest / name)
-    return dest
-
-
-def _snakemake(cwd: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    exe = Path(sys.executable).with_name("snakemake")
-    return subprocess.run(
-        [str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def _planned(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -54,8 +34,8 @@ def _planned(result: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 def test_paper_grid_plans_offline(tmp_path):
-    repo = _checkout(tmp_path / "repo")
-    result = _snakemake(repo, "-n", "--cores", "1", "--quiet", "rules")
+    repo = checkout(tmp_path / "repo")
+    result = snakemake(repo, "-n", "--cores", "1", "--quiet", "rules")
     assert result.returncode == 0, result.stderr
     plan = _planned(result)
     assert plan["train"] == 63  # 3 datasets x 7 methods x 3 seeds
@@ -76,24 +56,24 @@ def test_paper_grid_plans_offline(tmp_path):
     ],
 )
 def test_other_shipped_configs_plan_offline(tmp_path, configfile, trains):
-    repo = _checkout(tmp_path / "repo")
-    result = _snakemake(repo, "-n", "--cores", "1", "--quiet", "rules", "--configfile", configfile)
+    repo = checkout(tmp_path / "repo")
+    result = snakemake(repo, "-n", "--cores", "1", "--quiet", "rules", "--configfile", configfile)
     assert result.returncode == 0, result.stderr
     assert _planned(result)["train"] == trains
 
 
 def test_bad_config_fails_before_any_job(tmp_path):
-    repo = _checkout(tmp_path / "repo")
+    repo = checkout(tmp_path / "repo")
     path = _edited_config(repo, lambda c: c["attacks"]["textfooler"].update(shards=5000))
-    result = _snakemake(repo, "-n", "--cores", "1", "--configfile", path)
+    result = snakemake(repo, "-n", "--cores", "1", "--configfile", path)
     assert result.returncode != 0
     assert "attacks.textfooler.shards (5000) is larger than num_examples (1000)" in result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    repo = _checkout(tmp_path_factory.mktemp("demo") / "repo")
-    result = _snakemake(repo, "--cores", "2", "--configfile", "config/demo.yaml")
+    repo = checkout(tmp_path_factory.mktemp("demo") / "repo")
+    result = snakemake(repo, "--cores", "2", "--configfile", "config/demo.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return repo
 
@@ -251,7 +231,7 @@ def test_demo_figures_and_example_pages(demo_run):
 
 def test_demo_html_report(demo_run, tmp_path):
     report = demo_run / "results" / "report.html"
-    result = _snakemake(demo_run, "--configfile", "config/demo.yaml", "--report", str(report))
+    result = snakemake(demo_run, "--configfile", "config/demo.yaml", "--report", str(report))
     assert result.returncode == 0, result.stderr[-3000:]
     text = report.read_text(errors="replace")
     assert len(text) > 100_000
@@ -276,7 +256,7 @@ def test_demo_html_report_in_a_browser(demo_run, tmp_path):
         pytest.skip("needs Chromium and playwright (pip install -e '.[browser]')")
     report = demo_run / "results" / "report.html"
     if not report.exists():
-        assert _snakemake(demo_run, "--configfile", "config/demo.yaml", "--report", str(report)).returncode == 0
+        assert snakemake(demo_run, "--configfile", "config/demo.yaml", "--report", str(report)).returncode == 0
     seen = shots.capture(report, tmp_path / "shots", chromium)
     tables = seen["1. Tables / clean and robust accuracy"]
     assert "Robust acc. (textfooler)" in tables and "tiny-roberta" in tables and "±" in tables
@@ -289,7 +269,7 @@ def test_demo_html_report_in_a_browser(demo_run, tmp_path):
 
 
 def test_finished_demo_plans_nothing(demo_run):
-    result = _snakemake(demo_run, "-n", "--cores", "1", "--configfile", "config/demo.yaml")
+    result = snakemake(demo_run, "-n", "--cores", "1", "--configfile", "config/demo.yaml")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -302,7 +282,7 @@ DOWNSTREAM = ("aggregate", "costs", "compare", "plots", "all")
 
 def _planned_jobs(repo: Path, configfile: str) -> set[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run would execute."""
-    result = _snakemake(repo, "-n", "--cores", "1", "--configfile", configfile)
+    result = snakemake(repo, "-n", "--cores", "1", "--configfile", configfile)
     assert result.returncode == 0, result.stderr[-3000:]
     jobs, rule = set(), None
     for line in (result.stdout + result.stderr).splitlines():
@@ -433,7 +413,7 @@ def _start_and_kill(repo: Path, configfile: str, started, sig: int = signal.SIGK
     cmd = [str(exe), "--cores", "1", "--configfile", configfile]
     run_then_stop(cmd, lambda: started(repo), sig=sig, cwd=repo, env=env)
     if sig == signal.SIGKILL:
-        assert _snakemake(repo, "--unlock", "--configfile", configfile).returncode == 0
+        assert snakemake(repo, "--unlock", "--configfile", configfile).returncode == 0
 
 
 def test_interrupted_attack_rerun_leaves_no_stale_summary(demo_run, tmp_path, monkeypatch):
@@ -450,14 +430,14 @@ def test_interrupted_attack_rerun_leaves_no_stale_summary(demo_run, tmp_path, mo
     # {size} is empty without train_sizes (the run folder is then seed-N directly).
     killed = "dataset=sst2, backbone=tiny-roberta, method=mlp_ft, size=, seed=0, attack=textbugger"
     assert ("attack", killed + ", shard=0") in attacks and ("merge_attack", killed) in attacks
-    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    result = snakemake(repo, "--cores", "2", "--configfile", path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     summaries = sorted((repo / "results" / "runs").glob("*/*/*/seed-*/attacks/textbugger.json"))
     assert len(summaries) == 24
     assert {json.loads(f.read_text())["num_examples"] for f in summaries} == {5}
     table = pd.read_csv(repo / "results" / "tables" / "main.csv")
     assert set(table.textbugger_num_examples) == {5}
-    assert "Nothing to be done" in _snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
+    assert "Nothing to be done" in snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
     _assert_results_describe_config(repo, path, monkeypatch)
 
 
@@ -501,16 +481,16 @@ def test_interrupted_training_rerun_leaves_no_stale_result(demo_run, tmp_path, m
     assert ("train", "dataset=sst2, backbone=tiny-roberta, method=mvp, size=, seed=0") in jobs
     assert all("method=mvp" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
     assert ("aggregate", "") in jobs
-    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    result = snakemake(repo, "--cores", "2", "--configfile", path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    assert "Nothing to be done" in _snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
+    assert "Nothing to be done" in snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
     _assert_results_describe_config(repo, path, monkeypatch)
 
 
 def test_editing_a_local_source_reruns_what_was_built_from_it(tmp_path):
     """A `path:` dataset and a `path:` embedding are inputs: editing the file reruns the
     jobs built from it, although the folder's modification time does not change."""
-    repo = _checkout(tmp_path / "repo")
+    repo = checkout(tmp_path / "repo")
     from mvprepro.download.builders import build_dataset
 
     local = repo / "local" / "sst2"
@@ -524,14 +504,14 @@ def test_editing_a_local_source_reruns_what_was_built_from_it(tmp_path):
     config["attack_resources"]["embeddings"]["counterfitted"]["source"] = {"path": "local/vectors.txt"}
     (repo / "config" / "local.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     targets = ("results/data/sst2", "resources/attack/manifest.json")
-    result = _snakemake(repo, *targets, "--cores", "1", "--configfile", "config/local.yaml")
+    result = snakemake(repo, *targets, "--cores", "1", "--configfile", "config/local.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    assert "Nothing to be done" in _snakemake(repo, *targets, "-n", "--cores", "1", "--configfile", "config/local.yaml").stdout
+    assert "Nothing to be done" in snakemake(repo, *targets, "-n", "--cores", "1", "--configfile", "config/local.yaml").stdout
 
     train = local / "train.jsonl"
     train.write_text(train.read_text().replace('"label":0', '"label":1', 1))
     vectors.write_text(vectors.read_text() + "awful -0.9 -0.1\n")
-    result = _snakemake(repo, *targets, "-n", "--cores", "1", "--configfile", "config/local.yaml")
+    result = snakemake(repo, *targets, "-n", "--cores", "1", "--configfile", "config/local.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     plan = _planned(result)
     assert plan.get("download_dataset") == 1 and plan.get("prepare") == 1
@@ -543,7 +523,7 @@ def test_editing_a_local_source_reruns_what_was_built_from_it(tmp_path):
 
 def test_every_method_trains_through_the_same_rules(tmp_path):
     """All method kinds (and an untrained variant, and adversarial training) on demo data."""
-    repo = _checkout(tmp_path / "repo")
+    repo = checkout(tmp_path / "repo")
     config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
     config["datasets"] = {"sst2": config["datasets"]["sst2"]}
     config["seeds"] = [0]
@@ -562,7 +542,7 @@ def test_every_method_trains_through_the_same_rules(tmp_path):
     for attack in config["attacks"].values():
         attack["num_examples"] = 6
     (repo / "config" / "methods.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = _snakemake(repo, "--cores", "2", "--configfile", "config/methods.yaml")
+    result = snakemake(repo, "--cores", "2", "--configfile", "config/methods.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     table = pd.read_csv(repo / "results" / "tables" / "main.csv")
     assert list(table.method) == list(config["methods"])  # the sweep's run is not a row
@@ -585,8 +565,8 @@ def test_every_method_trains_through_the_same_rules(tmp_path):
 @pytest.fixture(scope="module")
 def own_run(tmp_path_factory):
     """config/own_dataset.yaml: local files, inline tasks, a pair task and an evaluate_on target."""
-    repo = _checkout(tmp_path_factory.mktemp("own") / "repo")
-    result = _snakemake(repo, "--cores", "2", "--configfile", "config/own_dataset.yaml")
+    repo = checkout(tmp_path_factory.mktemp("own") / "repo")
+    result = snakemake(repo, "--cores", "2", "--configfile", "config/own_dataset.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return repo
 
@@ -678,9 +658,9 @@ def test_interrupted_ood_rerun_then_edited_again_leaves_no_stale_result(own_run,
         c["attacks"]["textfooler"]["num_examples"] = 10
 
     path = _edited_config(repo, relabel_and_shrink, "config/own_dataset.yaml")
-    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    result = snakemake(repo, "--cores", "2", "--configfile", path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    assert "Nothing to be done" in _snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
+    assert "Nothing to be done" in snakemake(repo, "-n", "--cores", "1", "--configfile", path).stdout
     _assert_results_describe_config(repo, path, monkeypatch)
     runs = pd.read_csv(repo / "results" / "tables" / "runs.csv")
     assert set(runs[runs.metric == "robust_accuracy"].num_examples) == {10}
@@ -698,9 +678,9 @@ def _small_sizes(c):
 @pytest.fixture(scope="module")
 def sizes_run(tmp_path_factory):
     """config/sample_efficiency_demo.yaml, one seed and three sizes."""
-    repo = _checkout(tmp_path_factory.mktemp("sizes") / "repo")
+    repo = checkout(tmp_path_factory.mktemp("sizes") / "repo")
     path = _edited_config(repo, _small_sizes, "config/sample_efficiency_demo.yaml")
-    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    result = snakemake(repo, "--cores", "2", "--configfile", path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return repo, path
 
@@ -721,7 +701,7 @@ def test_training_set_sizes_run_end_to_end(sizes_run):
     assert (repo / "results" / "plots" / "sample_efficiency" / "sst2.png").stat().st_size > 0
     assert "(size 32)" in (repo / "results" / "tables" / "comparisons.md").read_text()
     report = repo / "results" / "report.html"
-    assert _snakemake(repo, "--configfile", path, "--report", str(report)).returncode == 0
+    assert snakemake(repo, "--configfile", path, "--report", str(report)).returncode == 0
     text = report.read_text(errors="replace")
     assert "sample efficiency" in text and "smallest training set per accuracy" in text
 
@@ -751,7 +731,7 @@ def test_a_size_larger_than_the_split_stops_its_train_job(sizes_run, tmp_path):
         c["train_sizes"] = [8, 5000]
 
     path = _edited_config(repo, too_large, "config/sample_efficiency_demo.yaml")
-    result = _snakemake(repo, "--cores", "2", "--configfile", path)
+    result = snakemake(repo, "--cores", "2", "--configfile", path)
     assert result.returncode != 0
     log = (repo / "logs" / "train" / "sst2" / "tiny-roberta" / "mvp" / "size-5000" / "seed-0.log").read_text()
     assert "datasets.sst2: train_sizes entry 5000 is larger than its training split (380 examples)" in log

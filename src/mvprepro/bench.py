@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from .train.evaluate import autocast, use_precision
+from .runtime import autocast, use_precision
 
 SIZES = {
     # RoBERTa-base's shapes, vocabulary included (the naive baseline's cost depends on it).
@@ -337,7 +337,7 @@ def bench_cpu_paths(size: str, queries: int, batch_size: int, threads: int = 1, 
 
     from .data.tokenize import encode_texts
     from .train import models
-    from .train.evaluate import cpu_bf16_support
+    from .runtime import cpu_bf16_support
 
     native, why = cpu_bf16_support()
     initial_threads = torch.get_num_threads()

@@ -63,7 +63,7 @@ rule plots:
     params:
         spec=spec("plots"),
     shell:
-        "python -m mvprepro plot --spec {params.spec:q} --runs {input.runs} "
+        "python -m mvprepro plots --spec {params.spec:q} --runs {input.runs} "
         "--accuracy {output.accuracy} --success {output.success} > {log} 2>&1"
 
 
@@ -85,7 +85,7 @@ rule effective_robustness:
     params:
         spec=spec("effective_robustness"),
     shell:
-        "python -m mvprepro ood --spec {params.spec:q} --runs {input.runs} "
+        "python -m mvprepro effective-robustness --spec {params.spec:q} --runs {input.runs} "
         "--figure {output.figure} --table {output.table} > {log} 2>&1"
 
 
@@ -106,7 +106,7 @@ rule training_curves:
     params:
         spec=spec("training_curves"),
     shell:
-        "python -m mvprepro curves --spec {params.spec:q} --metrics {input.metrics} "
+        "python -m mvprepro training-curves --spec {params.spec:q} --metrics {input.metrics} "
         "--out {output} > {log} 2>&1"
 
 
@@ -127,7 +127,7 @@ rule adversarial_examples:
     params:
         spec=spec("adversarial_examples"),
     shell:
-        "python -m mvprepro examples --spec {params.spec:q} --records {input.records} "
+        "python -m mvprepro adversarial-examples --spec {params.spec:q} --records {input.records} "
         "--out {output} > {log} 2>&1"
 
 
@@ -161,7 +161,7 @@ rule sample_efficiency:
     params:
         spec=spec("sample_efficiency"),
     shell:
-        "python -m mvprepro efficiency --spec {params.spec:q} --runs {input.runs} "
+        "python -m mvprepro sample-efficiency --spec {params.spec:q} --runs {input.runs} "
         "--metrics {input.metrics} --figure {output.figure} --csv {output.csv} "
         "--md {output.md} --html {output.html} > {log} 2>&1"
 

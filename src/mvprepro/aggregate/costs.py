@@ -10,7 +10,7 @@ import pandas as pd
 from ..fileio import write_text_atomic
 
 
-def cost_table(spec: dict[str, Any], benchmarks: list[str], out_csv: str | Path) -> None:
+def costs(spec: dict[str, Any], benchmarks: list[str], out: str | Path) -> None:
     """Wall time and peak memory of every adapt_backbone, train and attack job, from
     Snakemake's benchmark files.
 
@@ -29,4 +29,4 @@ def cost_table(spec: dict[str, Any], benchmarks: list[str], out_csv: str | Path)
             }
         )
     table = pd.DataFrame(rows)
-    write_text_atomic(out_csv, table.to_csv(index=False, float_format="%.2f"))
+    write_text_atomic(out, table.to_csv(index=False, float_format="%.2f"))

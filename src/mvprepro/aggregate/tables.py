@@ -337,7 +337,7 @@ def latex(table: pd.DataFrame, attack_order: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def html(table: pd.DataFrame, attack_order: list[str]) -> str:
+def html_page(table: pd.DataFrame, attack_order: list[str]) -> str:
     attacks = attacks_in(table, attack_order)
     header, rows = _cells(table, attacks)
     footnote = degenerate_footnote(table)
@@ -349,25 +349,29 @@ def html(table: pd.DataFrame, attack_order: list[str]) -> str:
 def aggregate(
     spec: dict[str, Any],
     clean: list[str],
-    summaries: list[str],
-    out: dict[str, str | Path],
+    attacks: list[str],
+    csv: str | Path,
+    md: str | Path,
+    tex: str | Path,
+    html: str | Path,
+    runs: str | Path,
     ood_clean: list[str] = (),  # type: ignore[assignment]
-    ood_summaries: list[str] = (),  # type: ignore[assignment]
+    ood_attacks: list[str] = (),  # type: ignore[assignment]
 ) -> None:
     """Write ``runs`` (long CSV), ``csv``, ``md``, ``tex`` and ``html`` tables.
 
-    ``clean`` holds one clean.json per run of ``spec["runs"]``, ``summaries`` one attack
-    summary per run and attack, in that order; ``ood_clean`` and ``ood_summaries`` the same
+    ``clean`` holds one clean.json per run of ``spec["runs"]``, ``attacks`` one attack
+    summary per run and attack, in that order; ``ood_clean`` and ``ood_attacks`` the same
     for ``spec["ood_runs"]`` (each run on each evaluate_on target of its dataset).
     """
-    runs = attach_files(spec["runs"], spec["attacks"], "clean", clean)
-    runs = attach_files(runs, spec["attacks"], "attacks", summaries, per_attack=True)
+    in_dist = attach_files(spec["runs"], spec["attacks"], "clean", clean)
+    in_dist = attach_files(in_dist, spec["attacks"], "attacks", attacks, per_attack=True)
     ood = attach_files(spec.get("ood_runs", []), spec["attacks"], "clean", list(ood_clean))
-    ood = attach_files(ood, spec["attacks"], "attacks", list(ood_summaries), per_attack=True)
-    long = collect(runs + ood)
+    ood = attach_files(ood, spec["attacks"], "attacks", list(ood_attacks), per_attack=True)
+    long = collect(in_dist + ood)
     table = summarise(long, spec["datasets"], spec["methods"], spec["attacks"], spec.get("targets"), spec.get("sizes"))
-    write_text_atomic(out["runs"], long.to_csv(index=False))
-    write_text_atomic(out["csv"], table.to_csv(index=False, float_format="%.4f"))
-    write_text_atomic(out["md"], markdown(table, spec["attacks"]))
-    write_text_atomic(out["tex"], latex(table, spec["attacks"]))
-    write_text_atomic(out["html"], html(table, spec["attacks"]))
+    write_text_atomic(runs, long.to_csv(index=False))
+    write_text_atomic(csv, table.to_csv(index=False, float_format="%.4f"))
+    write_text_atomic(md, markdown(table, spec["attacks"]))
+    write_text_atomic(tex, latex(table, spec["attacks"]))
+    write_text_atomic(html, html_page(table, spec["attacks"]))

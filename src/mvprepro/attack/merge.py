@@ -45,20 +45,20 @@ def constraint_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return totals
 
 
-def merge(
-    shard_files: list[str], constraint_files: list[str], spec: dict[str, Any], summary_out: str | Path, records_out: str | Path
+def merge_attack(
+    shards: list[str], constraints: list[str], spec: dict[str, Any], summary_out: str | Path, records_out: str | Path
 ) -> None:
-    if not shard_files or len(shard_files) != len(constraint_files):
-        raise ValueError(f"{len(shard_files)} shard files and {len(constraint_files)} constraint reports: pass one of each per shard")
+    if not shards or len(shards) != len(constraints):
+        raise ValueError(f"{len(shards)} shard files and {len(constraints)} constraint reports: pass one of each per shard")
     rows: list[dict[str, Any]] = []
-    for f in shard_files:
+    for f in shards:
         with open(f, encoding="utf-8") as fh:
             rows += [json.loads(line) for line in fh if line.strip()]
     rows.sort(key=lambda r: r["position"])
     positions = [r["position"] for r in rows]
     if positions != list(range(len(rows))):
         raise RuntimeError(f"shards do not cover examples 0..{len(rows) - 1} exactly once")
-    reports = [read_json(f) for f in constraint_files]
+    reports = [read_json(f) for f in constraints]
     # Each attacked example records the precision its shard ran in; a summary states one.
     ran = sorted({json.dumps(r.get("precision", "unrecorded"), sort_keys=True) for r in rows})
     precision = json.loads(ran[0]) if len(ran) == 1 else {"mixed": [json.loads(p) for p in ran]}

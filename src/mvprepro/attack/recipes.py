@@ -53,7 +53,7 @@ from textattack.transformations import (
 
 from ..data.tasks import Task
 from ..names import RECIPE_VARIANTS
-from . import resources
+from .. import resources
 
 USE_ANGULAR_THRESHOLD = 0.840845057  # 1 - 0.5 / pi: TextFooler's 0.5 angle, as TextAttack reads it
 

@@ -130,20 +130,20 @@ def _record(position: int, label: int, result: Any) -> dict[str, Any]:
     }
 
 
-def attack_shard(
+def attack(
     spec: dict[str, Any],
-    model_dir: str | Path,
-    data_dir: str | Path,
+    model: str | Path,
+    data: str | Path,
     manifest: str | Path,
-    output: str | Path,
-    constraints_output: str | Path,
+    out: str | Path,
+    constraints_out: str | Path,
 ) -> None:
     """Run one shard of ``spec`` (built by :meth:`mvprepro.config.Plan.attack`).
 
     The model, the prepared splits and the attack resources (the folder of ``manifest``)
     are arguments, as every file the rule reads is one of its inputs.
     """
-    from . import resources
+    from .. import resources
 
     resource_dir = Path(manifest).parent
     resources.activate(resource_dir)
@@ -151,15 +151,16 @@ def attack_shard(
 
     from ..data.tasks import get_task
     from ..train import models
-    from ..train.evaluate import device_for, model_labels, precision_record, use_precision
+    from ..runtime import device_for, precision_record, use_precision
+    from ..train.evaluate import model_labels
     from . import recipes
     from .wrapper import MethodModelWrapper
 
-    output = Path(output)
+    output = Path(out)
     partial = output.with_name(output.name + ".partial")
     task = get_task(spec["task"])
     attack_cfg = spec["attack"]
-    test = load_from_disk(str(Path(data_dir) / "data"))["test"]
+    test = load_from_disk(str(Path(data) / "data"))["test"]
     total = min(int(attack_cfg["num_examples"]), len(test))
     positions = shard_positions(total, int(spec["shard"]), int(spec["shards"]))
     identity = digest_of(spec)
@@ -168,13 +169,13 @@ def attack_shard(
 
     device = device_for(spec["device"])
     precision = use_precision(device, spec["precision"])
-    model = models.load(model_dir).to(device)
+    classifier = models.load(model).to(device)
     wrapper = MethodModelWrapper(
-        model, len(task.text_columns), int(model.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]), precision
+        classifier, len(task.text_columns), int(classifier.spec["prompt_reserve"]), int(attack_cfg["model_batch_size"]), precision
     )
-    attack, report = recipes.build(spec["attack_name"], attack_cfg, wrapper, task, resource_dir)
-    counter = ConstraintCounter(attack)
-    print(attack, flush=True)
+    built, report = recipes.build(spec["attack_name"], attack_cfg, wrapper, task, resource_dir)
+    counter = ConstraintCounter(built)
+    print(built, flush=True)
 
     from tqdm import tqdm
 
@@ -188,14 +189,14 @@ def attack_shard(
             example = test[position]
             text = OrderedDict((c, example[c]) for c in task.text_columns)
             _seed_all(base_seed + position)
-            attack.clear_cache()
+            built.clear_cache()
             label = model_labels(spec, [example["label"]])[0]
-            result = attack.attack(text if len(text) > 1 else text[task.text_columns[0]], label)
+            result = built.attack(text if len(text) > 1 else text[task.text_columns[0]], label)
             row = {**_record(position, label, result), "constraint_checks": counter.take(), "precision": precision_record(spec["precision"], precision)}
             fh.write(json.dumps(row, sort_keys=True) + "\n")
             fh.flush()
             done[position] = row
     rows = [done[p] for p in positions]
-    write_json_atomic(constraints_output, report)
+    write_json_atomic(constraints_out, report)
     write_text_atomic(output, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     os.unlink(partial)

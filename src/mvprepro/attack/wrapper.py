@@ -16,7 +16,7 @@ import torch
 from textattack.models.wrappers import ModelWrapper
 
 from ..data.tokenize import encode_texts
-from ..train.evaluate import autocast
+from ..runtime import autocast
 from ..train.models import MethodModel
 
 

@@ -4,7 +4,7 @@ Every rule passes ``Plan(config).<rule>(...)`` to its command as ``--spec`` and 
 as the job's only ``params``. A spec holds settings only (no file paths: those travel as
 the rule's ``input:``/``output:`` on the command line) plus one ``provenance`` digest of
 
-- the code the job runs: the import closure of its entry module (:data:`STAGE_CODE`,
+- the code the job runs: the import closure of its entry module (:func:`mvprepro.stages.code_module`,
   :func:`mvprepro.digest.code_digest`), so editing any module it can import reruns it;
 - the specs of the jobs that made its inputs, recursively, so a change anywhere upstream
   changes the params of every job downstream of it;
@@ -24,32 +24,10 @@ from typing import Any
 
 from ..data.subsets import parse_label, size_label
 from ..digest import code_digest, digest_of, source_fingerprint
+from ..download.sources import BUILDERS
 from ..names import PROMPT_KINDS
+from ..stages import code_module
 from .validate import evaluation_targets, prompts_for, task_of, trained_datasets
-
-# The module each rule's command runs; its import closure is the rule's code digest.
-STAGE_CODE = {
-    "download_dataset": "mvprepro.download.sources",
-    "download_backbone": "mvprepro.download.sources",
-    "adapt_backbone": "mvprepro.train.adapt",
-    "download_attack_resources": "mvprepro.download.attack_resources",
-    "prepare": "mvprepro.data.prepare",
-    "tokenize": "mvprepro.data.tokenize",
-    "check_prompts": "mvprepro.train.check",
-    "train": "mvprepro.train.finetune",
-    "evaluate": "mvprepro.train.evaluate",
-    "attack": "mvprepro.attack.run",
-    "merge_attack": "mvprepro.attack.merge",
-    "aggregate": "mvprepro.aggregate.tables",
-    "costs": "mvprepro.aggregate.costs",
-    "compare": "mvprepro.report.compare",
-    "plots": "mvprepro.report.plots",
-    "training_curves": "mvprepro.report.plots",
-    "effective_robustness": "mvprepro.report.ood",
-    "adversarial_examples": "mvprepro.report.examples",
-    "sample_efficiency": "mvprepro.report.efficiency",
-    "adv_sweep": "mvprepro.report.adv_sweep",
-}
 
 # What names one run: a model trained on a dataset (of one training-set size, when the
 # config sets train_sizes) from a backbone, with a method and a seed.
@@ -154,10 +132,15 @@ class Plan:
         self.sweep_variants = sweep_variants(config)
 
     # ------------------------------------------------------------------ helpers
-    def _spec(self, rule: str, settings: dict[str, Any], upstream: Any, local: Any = None) -> dict[str, Any]:
-        provenance = {"code": code_digest(STAGE_CODE[rule]), "upstream": upstream}
+    def _spec(self, rule: str, settings: dict[str, Any], upstream: Any, local: Any = None, builds: bool = False) -> dict[str, Any]:
+        """A job's settings plus its provenance digest. ``builds``: the job runs one of the
+        demo builders, whose code is not in the stage's import closure (they are imported
+        by name, :mod:`mvprepro.download.sources`) and joins the digest here instead."""
+        provenance = {"code": code_digest(code_module(rule)), "upstream": upstream}
         if local is not None:
             provenance["local"] = local
+        if builds:
+            provenance["builders"] = code_digest(BUILDERS)
         return {**settings, "provenance": digest_of(provenance)}
 
     @lru_cache(maxsize=None)
@@ -276,7 +259,7 @@ class Plan:
     def download_dataset(self, dataset: str) -> dict[str, Any]:
         settings, path = local_settings(self.config["datasets"][dataset]["source"])
         local = source_fingerprint(path) if path else None
-        return self._spec("download_dataset", {"name": dataset, "source": settings}, None, local)
+        return self._spec("download_dataset", {"name": dataset, "source": settings}, None, local, builds="builder" in settings)
 
     @lru_cache(maxsize=None)
     def download_backbone(self, backbone: str) -> dict[str, Any]:
@@ -284,7 +267,7 @@ class Plan:
         settings.pop("corpus_datasets", None)
         local = source_fingerprint(path) if path else None
         corpus = [self.download_dataset(d) for d in self.backbone_corpus(backbone)]
-        return self._spec("download_backbone", {"name": backbone, "source": settings}, corpus, local)
+        return self._spec("download_backbone", {"name": backbone, "source": settings}, corpus, local, builds="builder" in settings)
 
     def adapt_corpus(self, backbone: str) -> list[str]:
         """Datasets whose training texts a backbone's masked-LM adaptation reads (none
@@ -318,7 +301,9 @@ class Plan:
         if "masked_lm" in res:
             settings["masked_lm"] = {"source": local_settings(res["masked_lm"]["source"])[0]}
         local = {key: source_fingerprint(path) for key, path in attack_resource_paths(self.config).items()}
-        return self._spec("download_attack_resources", settings, None, local or None)
+        sources = [e["source"] for e in settings["embeddings"].values()] + ([settings["masked_lm"]["source"]] if "masked_lm" in settings else [])
+        builds = any("builder" in source for source in sources)
+        return self._spec("download_attack_resources", settings, None, local or None, builds=builds)
 
     # ------------------------------------------------------------------ data
     @lru_cache(maxsize=None)

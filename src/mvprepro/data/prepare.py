@@ -12,13 +12,13 @@ from ..fileio import atomic_directory, write_json_atomic
 from .tasks import prepare_splits
 
 
-def prepare(raw_dir: str | Path, out_dir: str | Path, spec: dict[str, Any]) -> None:
+def prepare(raw: str | Path, out: str | Path, spec: dict[str, Any]) -> None:
     """Apply the task protocol (splits, lowercasing, canonical columns) and save the splits."""
-    raw = load_from_disk(str(Path(raw_dir) / "data"))
-    splits = prepare_splits(spec["task"], raw, spec.get("protocol", {}), test_only=bool(spec.get("evaluate_only")))
+    raw_splits = load_from_disk(str(Path(raw) / "data"))
+    splits = prepare_splits(spec["task"], raw_splits, spec.get("protocol", {}), test_only=bool(spec.get("evaluate_only")))
     limit = spec.get("protocol", {}).get("max_train_examples")
     if limit and "train" in splits:
         splits["train"] = splits["train"].select(range(min(int(limit), len(splits["train"]))))
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out) as tmp:
         splits.save_to_disk(str(tmp / "data"))
         write_json_atomic(tmp / "stats.json", {"spec": spec, "sizes": {k: len(v) for k, v in splits.items()}})

@@ -49,20 +49,20 @@ def encode_texts(
     return [list(ids) for ids in enc["input_ids"]]
 
 
-def tokenize(data_dir: str | Path, backbone_dir: str | Path, out_dir: str | Path, spec: dict[str, Any]) -> None:
+def tokenize(data: str | Path, backbone: str | Path, out: str | Path, spec: dict[str, Any]) -> None:
     """Encode every split once per backbone; prompts are inserted later, per method."""
     from transformers import AutoTokenizer
 
     task = get_task(spec["task"])
-    tokenizer = AutoTokenizer.from_pretrained(str(backbone_dir), trust_remote_code=False)
-    splits = load_from_disk(str(Path(data_dir) / "data"))
+    tokenizer = AutoTokenizer.from_pretrained(str(backbone), trust_remote_code=False)
+    splits = load_from_disk(str(Path(data) / "data"))
     max_length, reserve = int(spec["max_length"]), int(spec["prompt_reserve"])
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
         return {"input_ids": encode_texts(tokenizer, [batch[c] for c in task.text_columns], max_length, reserve)}
 
     encoded = splits.map(encode, batched=True, remove_columns=list(task.text_columns), desc="tokenize")
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out) as tmp:
         encoded.save_to_disk(str(tmp / "data"))
         lengths = {k: float(sum(map(len, v["input_ids"])) / max(len(v), 1)) for k, v in encoded.items()}
         write_json_atomic(tmp / "stats.json", {"spec": spec, "mean_length": lengths})

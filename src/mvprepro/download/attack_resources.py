@@ -2,7 +2,7 @@
 
 ``fetch`` (the ``download_attack_resources`` rule, the only attack step allowed online)
 writes everything under one folder; attack jobs then run offline from it, reading it with
-:mod:`mvprepro.attack.resources`. Each resource names its source in the config:
+:mod:`mvprepro.resources`. Each resource names its source in the config:
 
 * embeddings: ``textattack`` (TextAttack's counter-fitted paragram vectors, the ones its
   recipes and the paper use), ``url`` (a text-format file or zip, e.g. GloVe, with
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..attack.resources import AttackResourceError, activate, textfooler_stopwords
+from ..resources import AttackResourceError, activate, textfooler_stopwords
 from ..fileio import write_json_atomic
 
 NN_K = 64  # neighbours stored per word; recipes use at most 50
@@ -194,9 +194,9 @@ def _fetch_embedding(name: str, entry: dict[str, Any], out_dir: Path, local: str
             raise AttackResourceError(f"attack_resources.embeddings.{name}.source.path {str(path)!r} does not exist")
         words, vectors = _read_text_vectors(path)
     elif source.get("builder") == "demo":
-        from . import builders
+        from .sources import builders
 
-        words, vectors = builders.build_embedding(**source.get("options", {}))
+        words, vectors = builders().build_embedding(**source.get("options", {}))
     else:
         raise AttackResourceError(
             f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, url: URL, path: FILE, "
@@ -312,8 +312,20 @@ def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str]
     }
     manifest["sentence_encoder"] = _fetch_encoder(spec["sentence_encoder"], root)
     if "masked_lm" in spec:  # BAE's word-replacement model
-        from .sources import fetch_backbone
+        from .backbones import fetch_backbone
 
         fetch_backbone(spec["masked_lm"]["source"], root / "masked_lm", "attack_resources.masked_lm", local=local.get("masked_lm"))
         manifest["masked_lm"] = {"source": spec["masked_lm"]["source"]}
     write_json_atomic(manifest_path, manifest)
+
+
+def download_attack_resources(spec: dict[str, Any], manifest: str | Path, local: list[str] | None = None) -> None:
+    """The stage's entry: ``local`` holds ``KEY=PATH`` pairs, one per local source the config
+    names (the command line's ``--local``)."""
+    pairs = {}
+    for item in local or []:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            raise AttackResourceError(f"--local takes KEY=PATH (e.g. nltk=/data/nltk_data), not {item!r}")
+        pairs[key] = path
+    fetch(spec, manifest, pairs)

@@ -146,9 +146,9 @@ def plot(table: pd.DataFrame, attacks: list[str], out: str | Path) -> None:
     _save(fig, out)
 
 
-def adv_sweep(spec: dict[str, Any], metrics: list[str], clean: list[str], attacks: list[str], outputs: dict[str, str]) -> None:
+def adv_sweep(spec: dict[str, Any], metrics: list[str], clean: list[str], attacks: list[str], figure: str | Path, csv: str | Path, md: str | Path) -> None:
     """The sweep's figure (PNG) and table (CSV, Markdown)."""
     table = summarise(collect(spec, metrics, clean, attacks), spec["attacks"])
-    write_text_atomic(outputs["csv"], table.to_csv(index=False))
-    write_text_atomic(outputs["md"], to_markdown(table, spec["attacks"]))
-    plot(table, spec["attacks"], outputs["figure"])
+    write_text_atomic(csv, table.to_csv(index=False))
+    write_text_atomic(md, to_markdown(table, spec["attacks"]))
+    plot(table, spec["attacks"], figure)

@@ -288,32 +288,42 @@ PUBLISHED_NOTE = (
 )
 
 
-def compare(spec: dict[str, Any], runs_csv: str | Path, published_csv: str | Path | None, out: dict[str, str | Path]) -> None:
+def compare(
+    spec: dict[str, Any],
+    runs: str | Path,
+    comparisons_csv: str | Path,
+    comparisons_md: str | Path,
+    comparisons_html: str | Path,
+    published_csv: str | Path,
+    published_md: str | Path,
+    published_html: str | Path,
+    published: str | Path | None = None,
+) -> None:
     """Write the comparisons (csv, md, html) and ours-vs-published (csv, md, html) tables;
-    ``published_csv`` is the published-numbers file (``report.published``), if any."""
-    long = in_distribution(read_runs(runs_csv))
+    ``published`` is the published-numbers file (``report.published``), if any."""
+    long = in_distribution(read_runs(runs))
     pairs = [tuple(p) for p in spec["comparisons"]]
     diffs = per_size(long, pairs, spec["datasets"], spec["attacks"])
-    write_text_atomic(out["comparisons_csv"], diffs.to_csv(index=False, float_format="%.4f"))
+    write_text_atomic(comparisons_csv, diffs.to_csv(index=False, float_format="%.4f"))
     header, rows = _comparison_cells(diffs)
     if not pairs:
         md = "No comparison applies: the config has none of the paper's method pairs and sets no report.comparisons.\n"
     else:
         md = markdown_table(header, rows) + "\n" + COMPARISON_NOTE + "\n"
-    write_text_atomic(out["comparisons_md"], md)
+    write_text_atomic(comparisons_md, md)
     write_text_atomic(
-        out["comparisons_html"],
+        comparisons_html,
         html_document("Headline comparisons (paired over seeds)", html_table(header, rows, 4) + f"<p class='note'>{COMPARISON_NOTE}</p>"),
     )
 
-    published = load_published(published_csv) if published_csv else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
+    numbers = load_published(published) if published else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
     if "train_size" in long.columns:  # published numbers are for whole training sets
         long = long[long.train_size == FULL].drop(columns="train_size")
-    table = beside_published(long, published, spec["datasets"])
-    write_text_atomic(out["published_csv"], table.to_csv(index=False, float_format="%.4f"))
+    table = beside_published(long, numbers, spec["datasets"])
+    write_text_atomic(published_csv, table.to_csv(index=False, float_format="%.4f"))
     header, rows = _published_cells(table)
-    write_text_atomic(out["published_md"], markdown_table(header, rows) + "\n" + PUBLISHED_NOTE + "\n")
+    write_text_atomic(published_md, markdown_table(header, rows) + "\n" + PUBLISHED_NOTE + "\n")
     write_text_atomic(
-        out["published_html"],
+        published_html,
         html_document("Our numbers beside the published ones", html_table(header, rows, 5) + f"<p class='note'>{PUBLISHED_NOTE}</p>"),
     )

@@ -80,7 +80,7 @@ def smallest_sizes(points: pd.DataFrame, methods: list[str], targets: list[float
     return pd.DataFrame(rows)
 
 
-def figure(points: pd.DataFrame, dataset: str, methods: list[str], path: str | Path) -> None:
+def draw(points: pd.DataFrame, dataset: str, methods: list[str], path: str | Path) -> None:
     plt = _pyplot()
     metrics = list(dict.fromkeys(points.metric))
     backbones = list(dict.fromkeys(points.backbone))
@@ -133,19 +133,21 @@ def _cells(table: pd.DataFrame, targets: list[float]) -> tuple[list[str], list[l
     return header, rows
 
 
-def sample_efficiency(spec: dict[str, Any], runs_csv: str | Path, metrics: list[str], out: dict[str, str | Path]) -> None:
+def sample_efficiency(
+    spec: dict[str, Any], runs: str | Path, metrics: list[str], figure: str | Path, csv: str | Path, md: str | Path, html: str | Path
+) -> None:
     """Write the figure (PNG) and the smallest-size table (CSV, Markdown, HTML) of one dataset."""
     dataset, targets = spec["dataset"], [float(t) for t in spec["accuracy_targets"]]
-    runs = attach_files(spec["runs"], [], "metrics", metrics)
-    long = in_distribution(read_runs(runs_csv))
+    trained = attach_files(spec["runs"], [], "metrics", metrics)
+    long = in_distribution(read_runs(runs))
     if "train_size" not in long.columns:
         raise ValueError("runs.csv has no train_size column; the config sets no train_sizes")
     long = long[long.dataset == dataset]
-    points = curve_points(long, examples_per_size(runs), spec["attacks"])
+    points = curve_points(long, examples_per_size(trained), spec["attacks"])
     table = smallest_sizes(points, spec["methods"], targets)
-    figure(points, dataset, spec["methods"], out["figure"])
-    write_text_atomic(out["csv"], table.to_csv(index=False, float_format="%.4f"))
+    draw(points, dataset, spec["methods"], figure)
+    write_text_atomic(csv, table.to_csv(index=False, float_format="%.4f"))
     header, rows = _cells(table, targets)
-    write_text_atomic(out["md"], markdown_table(header, rows) + "\n" + NOTE + " Cells: examples (mean clean accuracy there).\n")
+    write_text_atomic(md, markdown_table(header, rows) + "\n" + NOTE + " Cells: examples (mean clean accuracy there).\n")
     body = html_table(header, rows, 2) + f"<p class='note'>{NOTE} Cells: examples (mean clean accuracy there).</p>"
-    write_text_atomic(out["html"], html_document(f"Sample efficiency: {dataset}", body))
+    write_text_atomic(html, html_document(f"Sample efficiency: {dataset}", body))

@@ -64,7 +64,7 @@ def render_example(row: dict[str, Any], seed: int, label_names: tuple[str, ...])
     return f"<div class='example'><div class='meta'>{meta}</div>{''.join(fields)}</div>"
 
 
-def examples_page(spec: dict[str, Any], records: list[str], out: str | Path) -> None:
+def adversarial_examples(spec: dict[str, Any], records: list[str], out: str | Path) -> None:
     """``spec``: dataset, task, methods, attacks, per_method and runs; ``records``: one
     attack records file per run and attack, in that order."""
     label_names = get_task(spec["task"]).label_names

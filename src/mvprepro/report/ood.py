@@ -42,13 +42,13 @@ def _metrics(attacks: list[str]) -> list[tuple[str, str, str]]:
     return [("clean_accuracy", "", "clean")] + [("robust_accuracy", a, f"robust ({a})") for a in attacks]
 
 
-def effective_robustness(long: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+def effective_robustness_table(long: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
     """One row per dataset, target, backbone, metric and method (see the module docstring);
     with train_sizes, per training-set size too (a line never mixes sizes)."""
     if "train_size" in long.columns:
         parts = []
         for size in long.train_size.drop_duplicates():
-            part = effective_robustness(long[long.train_size == size].drop(columns="train_size"), spec)
+            part = effective_robustness_table(long[long.train_size == size].drop(columns="train_size"), spec)
             parts.append(part.assign(train_size=size) if not part.empty else part)
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     rows = []
@@ -89,7 +89,7 @@ def effective_robustness(long: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def figure(table: pd.DataFrame, spec: dict[str, Any], path: str | Path) -> None:
+def draw(table: pd.DataFrame, spec: dict[str, Any], path: str | Path) -> None:
     plt = _pyplot()
     keys = ["dataset", "target", "backbone"] + (["train_size"] if "train_size" in table.columns else [])
     panels = table[keys].drop_duplicates().values.tolist()
@@ -133,10 +133,10 @@ def figure(table: pd.DataFrame, spec: dict[str, Any], path: str | Path) -> None:
     _save(fig, path)
 
 
-def ood_report(spec: dict[str, Any], runs_csv: str | Path, figure_path: str | Path, table_path: str | Path) -> None:
+def effective_robustness(spec: dict[str, Any], runs: str | Path, figure: str | Path, table: str | Path) -> None:
     """Write the effective-robustness table (CSV) and figure (PNG) from ``runs.csv``."""
-    table = effective_robustness(read_runs(runs_csv), spec)
-    if table.empty:
+    rows = effective_robustness_table(read_runs(runs), spec)
+    if rows.empty:
         raise ValueError("runs.csv has no out-of-distribution results; does any dataset list evaluate_on?")
-    write_text_atomic(table_path, table.to_csv(index=False, float_format="%.4f"))
-    figure(table, spec, figure_path)
+    write_text_atomic(table, rows.to_csv(index=False, float_format="%.4f"))
+    draw(rows, spec, figure)

@@ -115,7 +115,7 @@ def success_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], at
     _save(fig, path)
 
 
-def curves_plot(spec: dict[str, Any], metrics: list[str], path: str | Path) -> None:
+def training_curves(spec: dict[str, Any], metrics: list[str], out: str | Path) -> None:
     """Validation accuracy and training loss of every run of ``spec["dataset"]``, from the
     runs' metrics.json files (``metrics``, one per run of ``spec["runs"]``, in order)."""
     plt = _pyplot()
@@ -148,7 +148,7 @@ def curves_plot(spec: dict[str, Any], metrics: list[str], path: str | Path) -> N
     axes[0][0].set_ylabel("validation accuracy (%)")
     axes[1][0].set_ylabel("training loss")
     fig.suptitle(f"Training curves: {dataset}")
-    _save(fig, path)
+    _save(fig, out)
 
 
 def by_size(long: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -160,7 +160,7 @@ def by_size(long: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, list
     return long, [label for d in datasets for label in labels if label.startswith(d + " (size ")]
 
 
-def plot(spec: dict[str, Any], runs_csv: str | Path, out: dict[str, str | Path]) -> None:
-    long, datasets = by_size(in_distribution(read_runs(runs_csv)), spec["datasets"])
-    accuracy_plot(long, datasets, spec["methods"], spec["attacks"], out["accuracy"])
-    success_plot(long, datasets, spec["methods"], spec["attacks"], out["success"])
+def plots(spec: dict[str, Any], runs: str | Path, accuracy: str | Path, success: str | Path) -> None:
+    long, datasets = by_size(in_distribution(read_runs(runs)), spec["datasets"])
+    accuracy_plot(long, datasets, spec["methods"], spec["attacks"], accuracy)
+    success_plot(long, datasets, spec["methods"], spec["attacks"], success)

@@ -26,8 +26,7 @@ from datasets import load_from_disk
 from tqdm.auto import tqdm
 
 from ..fileio import atomic_directory, run_info, write_json_atomic
-from .evaluate import device_for
-from .finetune import seed_everything
+from ..runtime import device_for, seed_everything
 
 # Sentences whose [MASK] shows what the head has learnt (printed in adaptation.json).
 PROBES = (
@@ -122,21 +121,21 @@ def probe(model, tokenizer, k: int = 5) -> dict[str, list[str]]:
     return out
 
 
-def adapt(backbone_dir: str | Path, data_dirs: list[str | Path], out_dir: str | Path, spec: dict[str, Any]) -> dict[str, Any]:
-    """Continue masked-LM training of the backbone in ``backbone_dir`` on the training texts
-    of ``data_dirs``; save the adapted backbone (safetensors) and ``adaptation.json``."""
+def adapt_backbone(backbone: str | Path, data: list[str | Path], out: str | Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Continue masked-LM training of the backbone in ``backbone`` on the training texts
+    of ``data``; save the adapted backbone (safetensors) and ``adaptation.json``."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
 
     settings = spec["adapt"]
     seed = int(settings["seed"])
     seed_everything(seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(backbone_dir), trust_remote_code=False)
-    model = AutoModelForMaskedLM.from_pretrained(str(backbone_dir), use_safetensors=True, trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(str(backbone), trust_remote_code=False)
+    model = AutoModelForMaskedLM.from_pretrained(str(backbone), use_safetensors=True, trust_remote_code=False)
     if tokenizer.mask_token_id is None:
         raise ValueError(f"backbones.{spec['name']}.adapt: the backbone's tokenizer has no mask token; only masked LMs can be adapted")
 
     model.to(device_for(spec.get("device", "auto")))
-    texts = training_texts(data_dirs)
+    texts = training_texts(data)
     order = np.random.default_rng(seed).permutation(len(texts))
     n_held = min(int(settings["heldout_max"]), max(1, int(round(len(texts) * float(settings["heldout_fraction"])))))
     if len(texts) - n_held < int(settings["batch_size"]):
@@ -185,7 +184,7 @@ def adapt(backbone_dir: str | Path, data_dirs: list[str | Path], out_dir: str | 
         "probes": {"before": before_probe, "after": probe(model, tokenizer)},
         "run": run_info(spec, seed),
     }
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out) as tmp:
         tokenizer.save_pretrained(tmp)
         model.save_pretrained(tmp, safe_serialization=True)
         write_json_atomic(tmp / "adaptation.json", report)

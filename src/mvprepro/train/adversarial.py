@@ -147,7 +147,7 @@ def perturbed_accuracy(
     random starts come from their own seeded generator state, so validating does not shift
     the training's random stream and the same run gives the same number.
     """
-    from .evaluate import autocast
+    from ..runtime import autocast
 
     was_training = model.training
     device = model.device

@@ -34,13 +34,13 @@ def encoded_prompts(tokenizer: Any, method: dict[str, Any], backbone: str, readi
     }
 
 
-def check_prompts(spec: dict[str, Any], backbone_dir: str | Path, out: str | Path) -> None:
+def check_prompts(spec: dict[str, Any], backbone: str | Path, out: str | Path) -> None:
     from transformers import AutoConfig, AutoTokenizer
 
     from ..architectures import is_masked_lm
 
-    tokenizer = AutoTokenizer.from_pretrained(str(backbone_dir), trust_remote_code=False)
-    config = AutoConfig.from_pretrained(str(backbone_dir), trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(str(backbone), trust_remote_code=False)
+    config = AutoConfig.from_pretrained(str(backbone), trust_remote_code=False)
     method, where = spec["method"], f"methods.{spec['method']['name']} on datasets.{spec['dataset']}"
     reading = reading_for(method["kind"], config.model_type, not is_masked_lm(config))
     try:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,77 +10,8 @@ import torch
 from tqdm import tqdm
 
 from ..fileio import write_json_atomic
+from ..runtime import autocast, device_for, precision_record, use_precision
 from . import models
-
-
-def device_for(preference: str = "auto") -> torch.device:
-    """The torch device for a config's ``device`` setting (``auto``: CUDA when present)."""
-    if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
-
-
-def cpu_bf16_support() -> tuple[bool, str]:
-    """Whether this CPU runs bf16 matrix products natively, and the evidence.
-
-    Autocast to bf16 works on any CPU, but without the ``avx512_bf16`` or ``amx_bf16``
-    instructions oneDNN emulates it and it is slower than fp32, so ``precision: bf16``
-    only takes effect where the processor has them. ``MVPREPRO_CPU_BF16=0`` (or ``1``)
-    overrides the detection, e.g. to reproduce a fallback; the job records the outcome.
-    """
-    forced = os.environ.get("MVPREPRO_CPU_BF16", "").strip()
-    if forced in ("0", "1"):
-        return forced == "1", f"MVPREPRO_CPU_BF16={forced}"
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False, "no /proc/cpuinfo to read the processor's instructions from"
-    found = sorted({f for f in flags if f in ("avx512_bf16", "amx_bf16")})
-    if found:
-        return True, "processor has " + ", ".join(found)
-    return False, "processor lacks avx512_bf16 and amx_bf16"
-
-
-def autocast(device: torch.device, precision: str) -> torch.autocast:
-    """The forward passes' precision: fp32 (the paper) or bf16 autocast, on CUDA or CPU.
-
-    ``precision`` is the *effective* setting :func:`use_precision` returned, so a CPU
-    without bf16 instructions has already fallen back to fp32 here.
-    """
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be fp32 or bf16, not {precision!r}")
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def use_precision(device: torch.device, precision: str) -> str:
-    """Set up ``training.precision`` on ``device`` and return the precision that runs.
-
-    ``bf16`` means bf16 autocast (and TF32 float32 products on CUDA). On the CPU it needs
-    native bf16 instructions (:func:`cpu_bf16_support`); without them the job runs fp32
-    and says so in its log, and callers record the returned value next to the request.
-    """
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"training.precision must be fp32 or bf16, not {precision!r}")
-    effective = precision
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = precision == "bf16"
-        torch.backends.cudnn.allow_tf32 = precision == "bf16"
-    elif device.type == "cpu" and precision == "bf16":
-        supported, why = cpu_bf16_support()
-        if supported:
-            print(f"precision: bf16 autocast on the CPU ({why})", flush=True)
-        else:
-            effective = "fp32"
-            print(f"precision: bf16 requested, running fp32 instead: {why}", flush=True)
-    elif precision == "bf16":
-        effective = "fp32"
-        print(f"precision: bf16 requested, running fp32 on {device.type}", flush=True)
-    return effective
-
-
-def precision_record(requested: str, effective: str) -> dict[str, str]:
-    """How a job's outputs record its precision: what the config asked and what ran."""
-    return {"requested": requested, "effective": effective}
 
 
 @torch.inference_mode()
@@ -134,24 +64,24 @@ def model_labels(spec: dict[str, Any], labels: list[int]) -> list[int]:
     return [int(class_map[y]) for y in labels] if class_map else [int(y) for y in labels]
 
 
-def evaluate(spec: dict[str, Any], model_dir: str | Path, tokenized_dir: str | Path, output: str | Path) -> None:
+def evaluate(spec: dict[str, Any], model: str | Path, tokenized: str | Path, out: str | Path) -> None:
     """Clean accuracy of a trained model on the whole test split (of its own dataset, or of
     an evaluate_on target tokenized for the same backbone)."""
     from datasets import load_from_disk
 
     device = device_for(spec["device"])
     precision = use_precision(device, spec["precision"])
-    model = models.load(model_dir).to(device)
-    test = load_from_disk(str(Path(tokenized_dir) / "data"))["test"]
-    preds = predict(model, list(test["input_ids"]), int(spec["batch_size"]), desc="test", precision=precision)
+    classifier = models.load(model).to(device)
+    test = load_from_disk(str(Path(tokenized) / "data"))["test"]
+    preds = predict(classifier, list(test["input_ids"]), int(spec["batch_size"]), desc="test", precision=precision)
     labels = torch.tensor(model_labels(spec, list(test["label"])))
     correct = int((preds == labels).sum())
-    counts = prediction_counts(preds, model.num_labels)
+    counts = prediction_counts(preds, classifier.num_labels)
     degenerate = is_degenerate(counts, float(spec["degenerate_share"]))
     if degenerate:
         print(f"degenerate model: predictions per class {counts} (one class >= {spec['degenerate_share']:.0%})", flush=True)
     write_json_atomic(
-        output,
+        out,
         {
             "accuracy": 100.0 * correct / len(labels),
             "correct": correct,

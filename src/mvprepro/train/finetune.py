@@ -17,21 +17,14 @@ import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from ..data.subsets import subset_indices
 from ..fileio import atomic_directory, read_json, run_info, write_json_atomic
+from ..runtime import autocast, device_for, seed_everything, use_precision
 from . import adversarial, checkpoint, models, probe
-from .evaluate import autocast, device_for, is_degenerate, use_precision, validate
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+from .evaluate import is_degenerate, validate
 
 
 def epoch_batches(lengths: list[int], size: int, rng: random.Random, group_by_length: bool = False) -> list[list[int]]:
@@ -76,13 +69,13 @@ def evaluation_interval(cfg: dict[str, Any], method: dict[str, Any], steps_per_e
 
 def train(
     spec: dict[str, Any],
-    tokenized_dir: str | Path,
-    backbone_dir: str | Path,
+    tokenized: str | Path,
+    backbone: str | Path,
     model_out: str | Path,
     metrics_out: str | Path,
     prompt_check: str | Path | None = None,
 ) -> None:
-    """Fine-tune ``spec["method"]`` from the backbone in ``backbone_dir`` on the tokenized splits.
+    """Fine-tune ``spec["method"]`` from the backbone in ``backbone`` on the tokenized splits.
 
     ``spec`` holds settings only; every file read or written is an argument, so the rule's
     ``input:``/``output:`` are the whole list of files the job touches. A prompt method gets
@@ -99,7 +92,7 @@ def train(
     device = device_for(cfg["device"])
     precision = use_precision(device, cfg["precision"])
 
-    data = load_from_disk(str(Path(tokenized_dir) / "data"))
+    data = load_from_disk(str(Path(tokenized) / "data"))
     train_ids, train_y = list(data["train"]["input_ids"]), list(data["train"]["label"])
     if spec.get("train_size") is not None:  # the sample-efficiency dimension (train_sizes)
         keep = subset_indices(train_y, spec["train_size"], int(spec["subset_seed"]), spec["dataset"])
@@ -115,7 +108,7 @@ def train(
         "prompt_reserve": cfg["prompt_reserve"],
         "backbone": spec["backbone"],
     }
-    model = models.build(backbone_dir, method_spec).to(device)
+    model = models.build(backbone, method_spec).to(device)
     optimizer = _optimizer(model, float(cfg["lr"]), float(cfg["weight_decay"]))
     batch_size = int(cfg["batch_size"])
     accumulate = int(cfg["grad_accumulation"])

@@ -1,4 +1,4 @@
-"""Attack resources as attack jobs read them: the folder ``download_attack_resources`` wrote
+"""Attack resources as attack jobs (and the download job that writes them) read them: the folder ``download_attack_resources`` wrote
 (:mod:`mvprepro.download.attack_resources`) with its ``manifest.json``.
 
 :func:`activate` points TextAttack, NLTK and the model caches at that folder before
@@ -6,6 +6,9 @@
 :func:`load_embedding` reads a stored embedding without any pickle; :func:`manifest` tells
 the recipes what was fetched, so each constraint is reported as enabled, replaced or
 disabled.
+
+It sits below both :mod:`mvprepro.download` and :mod:`mvprepro.attack`, which share it,
+so neither stage's code digest holds the other stage.
 """
 
 from __future__ import annotations

