@@ -38,6 +38,8 @@ from .runtime import autocast, use_precision
 SIZES = {
     # RoBERTa-base's shapes, vocabulary included (the naive baseline's cost depends on it).
     "base": {"vocab_size": 50265, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+    # all-MiniLM-L6-v2's shapes: the backbone of config/real.yaml.
+    "minilm": {"vocab_size": 30522, "hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536},
     # A smoke-test size: it checks that the benchmark runs, its figures mean little.
     "tiny": {"vocab_size": 1000, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 256},
 }

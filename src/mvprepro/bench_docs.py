@@ -130,7 +130,9 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 def cpu_paths_section(figures: dict[str, Any]) -> str:
     """The BENCHMARKS.md block comparing the CPU paths (``mvprepro bench cpu``)."""
     meta, cpu = figures["meta"], figures["cpu_paths"]
-    size = "" if meta["size"] == "base" else f" ({meta['size']}, smoke-test size: the figures mean little)"
+    size = {"base": " (RoBERTa-base-sized model)", "minilm": " (all-MiniLM-L6-v2-sized model, the backbone of config/real.yaml)"}.get(
+        meta["size"], f" ({meta['size']}, smoke-test size: the figures mean little)"
+    )
     bf16 = "has" if cpu["bf16_native"] else "lacks"
     lines = [
         f"Measured {meta['date']} on {meta['device_name']}{size} with torch {meta['versions']['torch']}; "

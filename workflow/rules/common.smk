@@ -98,7 +98,7 @@ def spec(stage):
             size = keys.pop("size")
             if size:
                 keys["size"] = size[len("size-") : -1]
-        return json.dumps(getattr(PLAN, stage)(**keys), sort_keys=True)
+        return PLAN.as_params(getattr(PLAN, stage)(**keys))
 
     return params
 

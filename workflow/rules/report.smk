@@ -30,7 +30,7 @@ rule compare:
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: json.dumps(PLAN.compare(COMPARISONS, REPORT["published"])),
+        spec=lambda w: PLAN.as_params(PLAN.compare(COMPARISONS, REPORT["published"])),
         published=optional_input_flag("published", "--published"),
     shell:
         "python -m mvprepro compare --spec {params.spec:q} --runs {input.runs} {params.published} "

@@ -19,6 +19,7 @@ producers back in. No interruption can leave a result that the config no longer 
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -130,6 +131,21 @@ class Plan:
         self.attacks = list(config["attacks"])
         # The adversarial-budget sweep's extra methods: name -> (configured method, epsilon).
         self.sweep_variants = sweep_variants(config)
+        # Every spec this Plan made (as the JSON a rule's params hold) -> the specs of the jobs
+        # it names as upstream: what the rules' inputs must be made by (tests/test_job_graph.py).
+        self.upstream_of: dict[str, list[str]] = {}
+
+    @staticmethod
+    def as_params(spec: dict[str, Any]) -> str:
+        """A spec as a rule's ``params.spec`` holds it (``common.smk`` ``spec()``)."""
+        return json.dumps(spec, sort_keys=True)
+
+    def _flatten(self, upstream: Any) -> list[dict[str, Any]]:
+        if upstream is None:
+            return []
+        if isinstance(upstream, dict):
+            return [upstream]
+        return [spec for item in upstream for spec in self._flatten(item)]
 
     # ------------------------------------------------------------------ helpers
     def _spec(self, rule: str, settings: dict[str, Any], upstream: Any, local: Any = None, builds: bool = False) -> dict[str, Any]:
@@ -141,7 +157,9 @@ class Plan:
             provenance["local"] = local
         if builds:
             provenance["builders"] = code_digest(BUILDERS)
-        return {**settings, "provenance": digest_of(provenance)}
+        spec = {**settings, "provenance": digest_of(provenance)}
+        self.upstream_of[self.as_params(spec)] = sorted({self.as_params(u) for u in self._flatten(upstream)})
+        return spec
 
     @lru_cache(maxsize=None)
     def task(self, dataset: str) -> dict[str, Any]:
@@ -537,7 +555,9 @@ class Plan:
             "per_method": self.config["report"]["examples_per_method"],
             "runs": runs,
         }
-        return self._spec("adversarial_examples", settings, self._results(runs))
+        # The page reads the attack records only (not the clean evaluations).
+        upstream = [[self.merge_attack(**self.key(r), attack=a) for a in self.attacks] for r in runs]
+        return self._spec("adversarial_examples", settings, upstream)
 
     @lru_cache(maxsize=None)
     def sample_efficiency(self, dataset: str) -> dict[str, Any]:
