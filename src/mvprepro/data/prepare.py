@@ -8,14 +8,24 @@ from typing import Any
 
 from datasets import load_from_disk
 
-from ..fileio import atomic_directory, write_json_atomic
+from ..fileio import atomic_directory, read_json, write_json_atomic
 from .tasks import prepare_splits
 
 
 def prepare(raw: str | Path, out: str | Path, spec: dict[str, Any]) -> None:
     """Apply the task protocol (splits, lowercasing, canonical columns) and save the splits."""
     raw_splits = load_from_disk(str(Path(raw) / "data"))
-    splits = prepare_splits(spec["task"], raw_splits, spec.get("protocol", {}), test_only=bool(spec.get("evaluate_only")))
+    source = Path(raw) / "source.json"
+    record = read_json(source) if source.exists() else {}  # a local source's files and mixed columns, for messages
+    splits = prepare_splits(
+        spec["task"],
+        raw_splits,
+        spec.get("protocol", {}),
+        test_only=bool(spec.get("evaluate_only")),
+        dataset=spec.get("dataset"),
+        files=record.get("files"),
+        mixed_kinds=record.get("mixed_kinds"),
+    )
     limit = spec.get("protocol", {}).get("max_train_examples")
     if limit and "train" in splits:
         splits["train"] = splits["train"].select(range(min(int(limit), len(splits["train"]))))

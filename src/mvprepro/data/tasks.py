@@ -220,13 +220,17 @@ def _require(raw: "DatasetDict", splits: tuple[str, ...], columns: tuple[str, ..
             )
         missing = [c for c in columns if c not in raw[split].column_names]
         if missing:
+            found = raw[split].column_names
+            # A file without a header row: its first example became the column names.
+            headless = not task.preset and any(" " in c or c in task.label_names for c in found)
             raise ProtocolError(
-                f"{task.where}: split {split!r} lacks columns {missing} (it has {raw[split].column_names}); "
+                f"{task.where}: split {split!r} lacks columns {missing} (it has {found}); "
                 + (
                     "check the dataset's source in the config"
                     if task.preset
                     else f"set {task.where}.text / .label, or rename columns with datasets.{task.name}.source.rename"
                 )
+                + ("; if those are the values of the first example, the file has no header row: add one naming the columns" if headless else "")
             )
 
 
@@ -274,6 +278,37 @@ def _boolq(raw: "DatasetDict", task: Task, seed: int, train_frac: float, val_fra
         )
         for k, v in splits.items()
     }
+
+
+def _label_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _check_labels(ds: "Dataset", task: Task, split: str, where: str) -> None:
+    """Every example of a raw split has a label, and labels are all of one kind (class names,
+    or class ids) unless ``label_map`` says what each raw value means: one integer among
+    class names would otherwise be read as a class id. ``where`` names the dataset and the
+    split's file; rows are counted from 1 in the file's order."""
+    column = task.label_column
+    values = ds[column]
+    for i, value in enumerate(values):
+        if value is None:
+            raise ProtocolError(
+                f"{where}, row {i + 1}: column {column!r} is empty (null); give every example a label, or drop the row"
+            )
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        first.setdefault(_label_kind(value), i)
+    if len(first) > 1 and not task.label_map:
+        seen = ", ".join(f"{kind} (first at row {row + 1}: {values[row]!r})" for kind, row in sorted(first.items(), key=lambda kv: kv[1]))
+        raise ProtocolError(
+            f"{where}: column {column!r} mixes kinds of label: {seen}; write every label the same way "
+            f"(class names or class ids), or say what each raw value means in {task.where}.label_map"
+        )
 
 
 def _class_ids(ds: "Dataset", task: Task, split: str) -> "Dataset":
@@ -326,21 +361,45 @@ def _check_text(ds: "Dataset", task: Task, split: str) -> None:
 
 
 def prepare_splits(
-    task: str | dict[str, Any] | Task, raw: "DatasetDict", protocol: dict[str, Any], test_only: bool = False
+    task: str | dict[str, Any] | Task,
+    raw: "DatasetDict",
+    protocol: dict[str, Any],
+    test_only: bool = False,
+    dataset: str | None = None,
+    files: dict[str, str] | None = None,
+    mixed_kinds: dict[str, Any] | None = None,
 ) -> "DatasetDict":
     """Apply the task's protocol to the raw dataset; return train/validation/test.
 
     ``test_only`` (a dataset that is only evaluated on, ``evaluate_only``) returns the
     test split alone, so no time goes into preparing and tokenizing a training set.
+    ``dataset`` and ``files`` (raw split -> the file it was read from, for a local source)
+    only make messages about a bad row name where it is. ``mixed_kinds``: the columns of a
+    local JSON source whose values mixed text, numbers and booleans (read as text by the
+    download), with where each kind first appears.
     """
+
+    def where(split: str) -> str:
+        name = f"datasets.{dataset}" if dataset else get_task(task).where
+        file = (files or {}).get(split)
+        return f"{name}: {file} (split {split!r})" if file else f"{name}: split {split!r}"
+
     from datasets import DatasetDict
 
     task = get_task(task)
+    mixed = (mixed_kinds or {}).get(task.label_column)
+    if mixed and not task.label_map:
+        seen = ", ".join(f"{kind} ({m['file']} row {m['row']}: {m['value']!r})" for kind, m in mixed.items())
+        raise ProtocolError(
+            f"datasets.{dataset or task.name}: column {task.label_column!r} mixes kinds of label: {seen}; write every "
+            f"label the same way (class names or class ids), or say what each raw value means in {task.where}.label_map"
+        )
     seed = int(protocol.get("split_seed", 0))
     val_frac = float(protocol.get("validation_fraction", 0.05))
     train_frac = float(protocol.get("train_fraction", 0.95))
     if test_only and task.preset != "boolq":  # BoolQ's test half comes out of its validation split
         _require(raw, (task.test_split,), (*task.text_columns, task.label_column), task)
+        _check_labels(raw[task.test_split], task, task.test_split, where(task.test_split))
         _check_text(raw[task.test_split], task, "test")
         splits = {"test": _class_ids(raw[task.test_split], task, "test")}
     elif task.preset == "boolq":
@@ -350,6 +409,8 @@ def prepare_splits(
     else:
         named = (task.train_split, task.test_split) + ((task.validation_split,) if task.validation_split else ())
         _require(raw, named, (*task.text_columns, task.label_column), task)
+        for split in dict.fromkeys(named):
+            _check_labels(raw[split], task, split, where(split))
         if task.validation_split:
             train, validation = _subsample(raw[task.train_split], train_frac, seed), raw[task.validation_split]
         else:

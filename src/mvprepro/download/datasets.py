@@ -12,6 +12,7 @@ from typing import Any
 from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from ..fileio import atomic_directory, write_json_atomic
+from .local_files import check_file, json_dataset
 from .sources import SourceError, builders, source_kind
 
 # File suffix -> (datasets' loader, its options); a folder holds one format.
@@ -24,14 +25,21 @@ LOCAL_FORMATS = {
 }
 
 
+def load_local_dataset(path: Path, name: str = "<name>") -> DatasetDict:
+    """:func:`read_local_dataset`'s splits."""
+    return read_local_dataset(path, name)[0]
 
-def load_local_dataset(path: Path) -> DatasetDict:
+
+def read_local_dataset(path: Path, name: str = "<name>") -> tuple[DatasetDict, dict[str, Any]]:
     """Read a ``save_to_disk`` DatasetDict or a folder of ``<split>.<format>`` files
-    (jsonl, json, csv, tsv, parquet; the file name without suffix is the split name)."""
+    (jsonl, json, csv, tsv, parquet; the file name without suffix is the split name), and
+    the columns of a JSON folder whose values mix kinds (:func:`.local_files.json_dataset`).
+    Each file is checked first (:mod:`.local_files`): a defect stops the download with a
+    message naming ``datasets.<name>``, the file and the line."""
     if not path.exists():
         raise SourceError(f"local dataset path {str(path)!r} does not exist")
     if (path / "dataset_dict.json").exists():
-        return load_from_disk(str(path))
+        return load_from_disk(str(path)), {}
     files: dict[str, str] = {}
     suffix = None
     for file in sorted(path.iterdir()):
@@ -45,8 +53,26 @@ def load_local_dataset(path: Path) -> DatasetDict:
             f"{path}: expected a saved DatasetDict or files named <split>.<format> "
             f"(formats: {', '.join(s[1:] for s in LOCAL_FORMATS)})"
         )
+    checked = {split: check_file(Path(file), name, split) for split, file in files.items()}
+    if suffix in (".jsonl", ".json"):
+        return json_dataset(checked, files)  # type: ignore[arg-type]
+    if suffix in (".csv", ".tsv"):
+        headers = {Path(files[split]).name: tuple(header) for split, header in checked.items()}  # type: ignore[arg-type]
+        if len(set(headers.values())) > 1:
+            listed = "; ".join(f"{file}: {', '.join(header)}" for file, header in headers.items())
+            raise SourceError(
+                f"datasets.{name}.source.path: {path}: the files' header rows differ ({listed}); every split needs the "
+                "same header row (a file whose first line is an example has none: add it)"
+            )
     loader, options = LOCAL_FORMATS[suffix]
-    return load_dataset(loader, data_files=files, **options)
+    return load_dataset(loader, data_files=files, **options), {}
+
+
+def local_split_files(path: Path) -> dict[str, str]:
+    """The file name of each split of a local folder source (for messages about its rows)."""
+    if not path.is_dir() or (path / "dataset_dict.json").exists():
+        return {}
+    return {f.stem: f.name for f in sorted(path.iterdir()) if f.suffix in LOCAL_FORMATS}
 
 
 def _read_package_dataset(source: dict[str, Any], name: str) -> DatasetDict:
@@ -137,18 +163,23 @@ def rename_columns(raw: DatasetDict, rename: dict[str, str], name: str) -> Datas
 def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local: str | Path | None = None) -> None:
     """Materialise a dataset source as a saved DatasetDict in ``out_dir``."""
     kind = source_kind(source, local, f"datasets.{name}.source")
+    mixed: dict[str, Any] = {}
     if kind == "hub":
         raw = load_dataset(source["hub"], source.get("name"), revision=source.get("revision"))
     elif kind == "package":
         raw = _read_package_dataset(source, name)
     elif kind == "local":
-        raw = load_local_dataset(Path(local))  # type: ignore[arg-type]
+        raw, mixed = read_local_dataset(Path(local), name)  # type: ignore[arg-type]
     else:
         raw = builders().build_dataset(source["builder"], **source.get("options", {}))
     raw = _holdout(rename_columns(raw, source.get("rename", {}), name), source, f"datasets.{name}.source")
     with atomic_directory(out_dir) as tmp:
         raw.save_to_disk(str(tmp / "data"))
         record = {"name": name, "source": source, "local": str(local) if local else None}
+        if kind == "local" and not source.get("test_fraction"):  # so that prepare can name the file of a row it rejects
+            record["files"] = local_split_files(Path(local))  # type: ignore[arg-type]
+        if mixed:  # columns whose values mix text, numbers and booleans (read as text)
+            record["mixed_kinds"] = mixed
         write_json_atomic(tmp / "source.json", {**record, "splits": {k: len(v) for k, v in raw.items()}})
 
 
