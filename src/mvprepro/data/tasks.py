@@ -31,6 +31,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..values import kind
+
 if TYPE_CHECKING:  # datasets is imported lazily: the workflow reads tasks at parse time
     from datasets import Dataset, DatasetDict
 
@@ -280,14 +282,6 @@ def _boolq(raw: "DatasetDict", task: Task, seed: int, train_frac: float, val_fra
     }
 
 
-def _label_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "number"
-    return "text" if isinstance(value, str) else type(value).__name__
-
-
 def _check_labels(ds: "Dataset", task: Task, split: str, where: str) -> None:
     """Every example of a raw split has a label, and labels are all of one kind (class names,
     or class ids) unless ``label_map`` says what each raw value means: one integer among
@@ -302,7 +296,7 @@ def _check_labels(ds: "Dataset", task: Task, split: str, where: str) -> None:
             )
     first: dict[str, int] = {}
     for i, value in enumerate(values):
-        first.setdefault(_label_kind(value), i)
+        first.setdefault(kind(value), i)
     if len(first) > 1 and not task.label_map:
         seen = ", ".join(f"{kind} (first at row {row + 1}: {values[row]!r})" for kind, row in sorted(first.items(), key=lambda kv: kv[1]))
         raise ProtocolError(

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..values import kind
 from .sources import SourceError
 
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
@@ -118,15 +119,6 @@ def _check_parquet(path: Path, where: str, split: str) -> None:
         raise SourceError(f"{where}: column(s) {repeated} appear more than once; give every column its own name")
     if meta.num_rows == 0:
         raise SourceError(f"{where}: no examples (0 rows); put the {split!r} split's examples in it, or remove the file")
-
-
-def kind(value: Any) -> str:
-    """What a JSON value is, as messages about labels name it."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "number"
-    return "text" if isinstance(value, str) else type(value).__name__
 
 
 def json_dataset(rows: dict[str, list[dict[str, Any]]], files: dict[str, str]) -> tuple[Any, dict[str, Any]]:
