@@ -229,7 +229,10 @@ def test_the_example_config_is_valid_and_plans_its_runs(own):
     plan = cfg.Plan(own)
     assert plan.datasets == ["reviews", "claims"] and plan.all_datasets == ["reviews", "stars", "claims"]
     assert {r["dataset"] for r in plan.runs()} == {"reviews", "claims"}
-    assert [(r["dataset"], r["target"]) for r in plan.ood_runs()] == [("reviews", "stars")] * 2
+    assert [(r["dataset"], r["target"]) for r in plan.evaluations(own=False)] == [("reviews", "stars")] * 2
+    assert [(r["dataset"], r["target"]) for r in plan.evaluations()] == [("reviews", "reviews"), ("reviews", "stars")] * 2 + [("claims", "claims")] * 2
+    # On its own dataset (the default target) an evaluation's spec names no target.
+    assert plan.attack("reviews", "tiny-roberta", "mvp", 0, "textfooler", 0, "reviews") == plan.attack("reviews", "tiny-roberta", "mvp", 0, "textfooler", 0)
     attack = plan.attack("reviews", "tiny-roberta", "mvp", 0, "textfooler", 0, "stars")
     assert attack["task"]["name"] == "stars" and attack["target"] == "stars" and attack["class_map"] is None
     assert "target" not in plan.attack("reviews", "tiny-roberta", "mvp", 0, "textfooler", 0)

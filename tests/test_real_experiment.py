@@ -63,11 +63,11 @@ def real_run(tmp_path_factory):
 
 
 def _summary(work: Path, method: str, attack: str) -> dict:
-    return json.loads((work / f"results/runs/rotten_tomatoes/minilm/{method}/size-128/seed-0/attacks/{attack}.json").read_text())
+    return json.loads((work / f"results/runs/rotten_tomatoes/minilm/{method}/size-128/seed-0/eval-rotten_tomatoes/attacks/{attack}.json").read_text())
 
 
 def _records(work: Path, method: str, attack: str) -> list[dict]:
-    path = work / f"results/runs/rotten_tomatoes/minilm/{method}/size-128/seed-0/attacks/{attack}.records.jsonl"
+    path = work / f"results/runs/rotten_tomatoes/minilm/{method}/size-128/seed-0/eval-rotten_tomatoes/attacks/{attack}.records.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 

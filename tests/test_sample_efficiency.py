@@ -64,11 +64,21 @@ def demo(monkeypatch):
     return config
 
 
-def test_without_sizes_runs_and_specs_have_no_size(demo):
+def test_without_sizes_runs_train_on_the_full_split(demo):
     plan = cfg.Plan(demo)
-    assert all("size" not in r for r in plan.runs())
+    assert {r["size"] for r in plan.runs()} == {"full"}  # a path level like any other
     assert "train_size" not in plan.train("sst2", "tiny-roberta", "mvp", 0)
+    # The tables gain a size column only where the config sets train_sizes.
     assert plan.sized_datasets() == [] and "sizes" not in plan.aggregate()
+    assert all("size" not in r for r in plan.aggregate()["runs"])
+
+
+def test_the_full_size_is_the_same_run_with_or_without_train_sizes(demo):
+    whole = cfg.Plan(demo).train("sst2", "tiny-roberta", "mvp", 0)
+    demo["train_sizes"] = [16, "full"]
+    plan = cfg.Plan(demo)
+    assert plan.train("sst2", "tiny-roberta", "mvp", 0, "full") == whole
+    assert plan.train("sst2", "tiny-roberta", "mvp", 0, "16") != whole
 
 
 def test_sizes_are_a_dimension_of_every_run(demo):

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["migrate-layout"]:  # a one-off move of older results (mvprepro.migrate)
+        from .migrate import main as migrate_main
+
+        return migrate_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command not in ONLINE_COMMANDS:
         for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):

@@ -3,10 +3,10 @@
 
 rule aggregate:
     input:
-        clean=run_files(PLAN.runs(), "clean.json"),
-        attacks=run_files(PLAN.runs(), "attacks"),
-        ood_clean=run_files(PLAN.ood_runs(), "clean.json"),
-        ood_attacks=run_files(PLAN.ood_runs(), "attacks"),
+        clean=PLAN.files(PLAN.evaluations(others=False), "clean"),
+        attacks=PLAN.files(PLAN.evaluations(others=False), "attacks"),
+        ood_clean=PLAN.files(PLAN.evaluations(own=False), "clean"),
+        ood_attacks=PLAN.files(PLAN.evaluations(own=False), "attacks"),
     output:
         csv=ensure("results/tables/main.csv", non_empty=True),
         md=ensure("results/tables/main.md", non_empty=True),
@@ -33,7 +33,7 @@ rule aggregate:
 
 rule costs:
     input:
-        benchmark_files,
+        PLAN.benchmark_files(),
     output:
         "results/tables/costs.csv",
     log:

@@ -14,6 +14,7 @@ if SRC not in sys.path:
     sys.path.insert(0, SRC)
 
 from mvprepro import config as cfg  # noqa: E402
+from mvprepro.config import layout  # noqa: E402
 
 for _configfile in workflow.configfiles:
     cfg.check_duplicate_keys(_configfile)
@@ -62,12 +63,6 @@ DATASETS, BACKBONES, METHODS = PLAN.datasets, PLAN.backbones, PLAN.methods
 # The adversarial-budget sweep's extra runs (adv_sweep): method names like mlp_ft_adv-eps0.1.
 SWEEP_METHODS = list(PLAN.sweep_variants)
 SEEDS, ATTACKS = PLAN.seeds, PLAN.attacks
-# One run's folder below results/runs/ (and logs/, results/benchmarks/). {size} is empty
-# without train_sizes, so such configs keep their paths; else it is "size-<size>/".
-JOB = "{dataset}/{backbone}/{method}/{size}seed-{seed}"
-RUN = f"results/runs/{JOB}"
-# A run's evaluation on another dataset (datasets.<name>.evaluate_on).
-OOD = f"{RUN}/ood/{{target}}"
 ALL_DATASETS = "|".join(map(re.escape, PLAN.all_datasets))
 
 
@@ -78,7 +73,7 @@ wildcard_constraints:
     method="|".join(map(re.escape, METHODS + SWEEP_METHODS)),
     attack="|".join(map(re.escape, ATTACKS)) if ATTACKS else "(?!)",
     seed=r"\d+",
-    size=r"(|size-[^/]+/)",
+    size=r"[^/]+",
     shard=r"\d+",
 
 
@@ -94,10 +89,6 @@ def spec(stage):
         for key in ("seed", "shard"):
             if key in keys:
                 keys[key] = int(keys[key])
-        if "size" in keys:  # "size-64/" -> "64"; a run without a size has none
-            size = keys.pop("size")
-            if size:
-                keys["size"] = size[len("size-") : -1]
         return PLAN.as_params(getattr(PLAN, stage)(**keys))
 
     return params
@@ -182,66 +173,13 @@ def prompt_check(wildcards):
 
 
 def shard_files(suffix):
-    """The shard files of one attack of a run (or of a run's evaluate_on target)."""
+    """The shard files of one attack of one evaluation, in shard order."""
 
     def files(wildcards):
-        n = PLAN.shards(wildcards.attack)
-        root = OOD if "target" in wildcards.keys() else RUN
-        return [
-            f"{root}/attacks/{{attack}}/shard-{i}{suffix}".format(**wildcards)
-            for i in range(n)
-        ]
+        return layout.shard_files(
+            wildcards, wildcards.attack, PLAN.shards(wildcards.attack), suffix
+        )
 
-    return files
-
-
-def run_wildcards(run):
-    """A run of the Plan as the wildcards of its paths ({size} is a folder or empty)."""
-    return {**run, "size": f"size-{run['size']}/" if run.get("size") else ""}
-
-
-def run_files(runs, *names):
-    """Files of the given runs, in the order of the spec's `runs` (and attacks); a run
-    with a `target` names its files on that evaluate_on dataset."""
-    files = []
-    for run in runs:
-        path = (OOD if "target" in run else RUN).format(**run_wildcards(run))
-        for name in names:
-            if name == "attacks":
-                files += [f"{path}/attacks/{a}.json" for a in ATTACKS]
-            elif name == "records":
-                files += [f"{path}/attacks/{a}.records.jsonl" for a in ATTACKS]
-            else:
-                files.append(f"{path}/{name}")
-    return files
-
-
-def sweep_attack_files():
-    """The attack summaries of the sweep's points, point-major (PLAN.sweep_attacks)."""
-    return [
-        f"{RUN.format(**run_wildcards(p))}/attacks/{a}.json"
-        for p in PLAN.sweep_points()
-        for a in PLAN.sweep_attacks()
-    ]
-
-
-def benchmark_files(wildcards):
-    files = []
-    for job in PLAN.benchmark_jobs():
-        if job["rule"] == "adapt_backbone":
-            files.append(f"results/benchmarks/adapt_backbone/{job['backbone']}.tsv")
-            continue
-        path = JOB.format(**run_wildcards(job))
-        if job["rule"] == "train":
-            files.append(f"results/benchmarks/train/{path}.tsv")
-        elif job["rule"] == "attack_ood":
-            files.append(
-                f"results/benchmarks/attack_ood/{path}/{job['target']}/{job['attack']}-{job['shard']}.tsv"
-            )
-        else:
-            files.append(
-                f"results/benchmarks/attack/{path}/{job['attack']}-{job['shard']}.tsv"
-            )
     return files
 
 
@@ -275,7 +213,7 @@ FIGURES = [
             "results/plots/effective_robustness.png",
             "results/tables/effective_robustness.csv",
         ]
-        if PLAN.ood_runs()
+        if PLAN.evaluations(own=False)
         else []
     ),
     *(

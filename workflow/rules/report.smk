@@ -91,7 +91,7 @@ rule effective_robustness:
 
 rule training_curves:
     input:
-        metrics=lambda w: run_files(PLAN.dataset_runs(w.dataset), "metrics.json"),
+        metrics=lambda w: PLAN.files(PLAN.dataset_runs(w.dataset), "metrics"),
     output:
         report(
             "results/plots/curves/{dataset}.png",
@@ -112,7 +112,7 @@ rule training_curves:
 
 rule adversarial_examples:
     input:
-        records=lambda w: run_files(PLAN.dataset_runs(w.dataset), "records"),
+        records=lambda w: PLAN.files(PLAN.dataset_evaluations(w.dataset), "records"),
     output:
         report(
             "results/examples/{dataset}.html",
@@ -135,7 +135,7 @@ rule adversarial_examples:
 rule sample_efficiency:
     input:
         runs="results/tables/runs.csv",
-        metrics=lambda w: run_files(PLAN.dataset_runs(w.dataset), "metrics.json"),
+        metrics=lambda w: PLAN.files(PLAN.dataset_runs(w.dataset), "metrics"),
     output:
         figure=report(
             "results/plots/sample_efficiency/{dataset}.png",
@@ -169,9 +169,11 @@ rule sample_efficiency:
 # Accuracy against the adversarial-training budget (configs with adv_sweep).
 rule adv_sweep:
     input:
-        metrics=lambda w: run_files(PLAN.sweep_points(), "metrics.json"),
-        clean=lambda w: run_files(PLAN.sweep_points(), "clean.json"),
-        attacks=lambda w: sweep_attack_files(),
+        metrics=lambda w: PLAN.files(PLAN.sweep_points(), "metrics"),
+        clean=lambda w: PLAN.files(PLAN.sweep_points(), "clean"),
+        attacks=lambda w: PLAN.files(
+            PLAN.sweep_points(), "attacks", attacks=PLAN.sweep_attacks()
+        ),
     output:
         figure=report(
             "results/plots/adv_sweep.png",

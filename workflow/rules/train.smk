@@ -51,12 +51,12 @@ rule train:
         tokenized="results/tokenized/{dataset}/{backbone}",
         backbone=backbone_dir,
     output:
-        model=directory(f"{RUN}/model"),
-        metrics=ensure(f"{RUN}/metrics.json", non_empty=True),
+        model=directory(layout.MODEL),
+        metrics=ensure(layout.METRICS, non_empty=True),
     log:
-        f"logs/train/{JOB}.log",
+        layout.TRAIN_LOG,
     benchmark:
-        f"results/benchmarks/train/{JOB}.tsv"
+        layout.TRAIN_BENCHMARK
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("train", "threads")
@@ -73,38 +73,16 @@ rule train:
         "--metrics-out {output.metrics} > {log} 2>&1"
 
 
+# Clean accuracy on the test split of the run's own dataset or of an evaluate_on target
+# (datasets.<name>.evaluate_on), with the target's classes mapped to the model's.
 rule evaluate:
     input:
-        model=f"{RUN}/model",
-        tokenized="results/tokenized/{dataset}/{backbone}",
-    output:
-        ensure(f"{RUN}/clean.json", non_empty=True),
-    log:
-        f"logs/evaluate/{JOB}.log",
-    conda:
-        "../../envs/train.yaml"
-    threads: lambda w: resources_for("evaluate", "threads")
-    resources:
-        gpu=lambda w: resources_for("evaluate", "gpu"),
-        mem_mb=lambda w: resources_for("evaluate", "mem_mb"),
-        runtime=lambda w, attempt: attempt * resources_for("evaluate", "runtime"),
-    params:
-        spec=spec("evaluate"),
-    shell:
-        "python -m mvprepro evaluate --spec {params.spec:q} --model {input.model} "
-        "--tokenized {input.tokenized} --out {output} > {log} 2>&1"
-
-
-# The same evaluation on the test split of another dataset (datasets.<name>.evaluate_on),
-# with the target's classes mapped to the model's.
-rule evaluate_ood:
-    input:
-        model=f"{RUN}/model",
+        model=layout.MODEL,
         tokenized="results/tokenized/{target}/{backbone}",
     output:
-        ensure(f"{OOD}/clean.json", non_empty=True),
+        ensure(layout.CLEAN, non_empty=True),
     log:
-        f"logs/evaluate_ood/{JOB}/{{target}}.log",
+        layout.EVALUATE_LOG,
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("evaluate", "threads")

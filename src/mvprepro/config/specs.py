@@ -23,15 +23,16 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from ..data.subsets import parse_label, size_label
+from ..data.subsets import FULL, parse_label, size_label
 from ..digest import code_digest, digest_of, source_fingerprint
 from ..download.sources import BUILDERS
 from ..names import PROMPT_KINDS
 from ..stages import code_module
+from . import layout
 from .validate import evaluation_targets, prompts_for, task_of, trained_datasets
 
-# What names one run: a model trained on a dataset (of one training-set size, when the
-# config sets train_sizes) from a backbone, with a method and a seed.
+# What names one run: a model trained on a dataset (at one training-set size, ``full`` unless
+# the config sets train_sizes) from a backbone, with a method and a seed.
 RUN_KEYS = ("dataset", "size", "backbone", "method", "seed")
 
 # Training settings a train job depends on (a method's ``training:`` overrides them).
@@ -175,22 +176,24 @@ class Plan:
         return list(self._targets(dataset))
 
     def _target_settings(self, dataset: str, target: str | None) -> dict[str, Any]:
-        """What an out-of-distribution job adds to its spec: the target and its class map."""
-        if target is None:
+        """What an evaluation on another dataset adds to its spec: the target and its class
+        map (nothing on the run's own dataset, the default target)."""
+        if target in (None, dataset):
             return {}
         return {"target": target, "class_map": self._targets(dataset)[target]}
 
-    def sizes(self, dataset: str) -> list[str | None]:
-        """A dataset's training-set sizes as labels (``64``, ``0.1``, ``full``), or ``[None]``
-        when the config sets no ``train_sizes``: then runs, paths and specs have no size."""
-        sizes = self.config["datasets"][dataset].get("train_sizes", self.config.get("train_sizes"))
-        return [size_label(z) for z in sizes] if sizes else [None]
+    def _configured_sizes(self, dataset: str) -> list[Any] | None:
+        return self.config["datasets"][dataset].get("train_sizes", self.config.get("train_sizes"))
+
+    def sizes(self, dataset: str) -> list[str]:
+        """A dataset's training-set sizes as labels (``64``, ``0.1``, ``full``); ``[full]``,
+        the whole training split, when the config sets no ``train_sizes``."""
+        return [size_label(z) for z in self._configured_sizes(dataset) or [FULL]]
 
     def runs(self) -> list[dict[str, Any]]:
-        """Every (dataset, size, backbone, method, seed) of the config, in table order; a
-        run has a ``size`` only when its dataset has training-set sizes."""
+        """Every (dataset, size, backbone, method, seed) of the config, in table order."""
         return [
-            {"dataset": d, **({"size": z} if z is not None else {}), "backbone": b, "method": m, "seed": s}
+            {"dataset": d, "size": z, "backbone": b, "method": m, "seed": s}
             for d in self.datasets
             for z in self.sizes(d)
             for b in self.backbones
@@ -198,10 +201,43 @@ class Plan:
             for s in self.seeds
         ]
 
+    def evaluations(self, own: bool = True, others: bool = True) -> list[dict[str, Any]]:
+        """Every run with each dataset it is tested on (``target``), in table order: its
+        own dataset (``own``) and the evaluate_on targets of its dataset (``others``)."""
+        return [
+            {**r, "target": t}
+            for r in self.runs()
+            for t in ([r["dataset"]] if own else []) + (self.targets(r["dataset"]) if others else [])
+        ]
+
     @staticmethod
     def key(run: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments naming a run's jobs (its :data:`RUN_KEYS`)."""
-        return {k: run[k] for k in RUN_KEYS if k in run}
+        return {k: run[k] for k in RUN_KEYS}
+
+    def row(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A run (or evaluation, or job) as the table stages name it in their specs: the size
+        only where the config sets train_sizes (the tables gain a size column only then),
+        the target only where it is not the run's own dataset."""
+        drop = set()
+        if not self._configured_sizes(run["dataset"]):
+            drop.add("size")
+        if run.get("target") == run["dataset"]:
+            drop.add("target")
+        return {k: v for k, v in run.items() if k not in drop}
+
+    def files(self, runs: list[dict[str, Any]], *names: str, attacks: list[str] | None = None) -> list[str]:
+        """The paths of ``names`` for each run or evaluation, run-major: ``metrics`` (of the
+        run) or ``clean``/``attacks``/``records`` (of the evaluation; ``attacks``, by default
+        the config's, name the attack files)."""
+        files = []
+        for run in runs:
+            for name in names:
+                if name == "metrics":
+                    files.append(layout.METRICS.format(**run))
+                else:
+                    files += layout.evaluation_files([run], self.attacks if attacks is None else attacks, name)
+        return files
 
     def shards(self, attack: str) -> int:
         return int(self.config["attacks"][attack]["shards"])
@@ -227,7 +263,7 @@ class Plan:
             return []
         points = []
         for dataset in sweep.get("datasets") or self.datasets:
-            size = self.sizes(dataset)[-1]
+            size = self.sizes(dataset)[-1]  # the largest (configured last)
             for backbone in self.backbones:
                 for base in sweep["methods"]:
                     entry = self.config["methods"][base]
@@ -235,7 +271,7 @@ class Plan:
                     names = ([(clean, 0.0)] if clean else []) + [(variant_name(self.config, base, e), float(e)) for e in sweep["epsilons"]]
                     for method, epsilon in names:
                         for seed in sweep.get("seeds") or self.seeds[:1]:
-                            run = {"dataset": dataset, **({"size": size} if size is not None else {}), "backbone": backbone, "method": method, "seed": int(seed)}
+                            run = {"dataset": dataset, "size": size, "backbone": backbone, "method": method, "seed": int(seed), "target": dataset}
                             points.append({**run, "swept": base, "epsilon": epsilon, "epsilon_unit": entry["adv"]["epsilon_unit"]})
         return points
 
@@ -260,7 +296,7 @@ class Plan:
         for point in points:
             key = self.key(point)
             upstream.append([self.train(**key), self.evaluate(**key), [self.merge_attack(**key, attack=a) for a in self.sweep_attacks()]])
-        settings = {"points": points, "attacks": self.sweep_attacks(), "datasets": self.datasets}
+        settings = {"points": [self.row(p) for p in points], "attacks": self.sweep_attacks(), "datasets": self.datasets}
         return self._spec("adv_sweep", settings, upstream)
 
     def backbone_corpus(self, backbone: str) -> list[str]:
@@ -373,7 +409,7 @@ class Plan:
         return training
 
     @lru_cache(maxsize=None)
-    def train(self, dataset: str, backbone: str, method: str, seed: int, size: str | None = None) -> dict[str, Any]:
+    def train(self, dataset: str, backbone: str, method: str, seed: int, size: str = FULL) -> dict[str, Any]:
         task = self.task(dataset)
         settings = {
             "dataset": dataset,
@@ -384,7 +420,7 @@ class Plan:
             "seed": int(seed),
             "training": self.training(method),
         }
-        if size is not None:  # a nested, class-balanced subset of the training split
+        if size != FULL:  # a nested, class-balanced subset of the training split
             settings["train_size"] = parse_label(size)
             settings["subset_seed"] = int(self.config["datasets"][dataset]["protocol"]["split_seed"])
         upstream = [self.tokenize(dataset, backbone), self.backbone(backbone)]
@@ -393,9 +429,7 @@ class Plan:
         return self._spec("train", settings, upstream)
 
     @lru_cache(maxsize=None)
-    def evaluate(
-        self, dataset: str, backbone: str, method: str, seed: int, target: str | None = None, size: str | None = None
-    ) -> dict[str, Any]:
+    def evaluate(self, dataset: str, backbone: str, method: str, seed: int, target: str | None = None, size: str = FULL) -> dict[str, Any]:
         """Clean accuracy on the test split of ``dataset``, or of an evaluate_on ``target``."""
         t = self.config["training"]
         settings = {
@@ -419,7 +453,7 @@ class Plan:
         attack: str,
         shard: int,
         target: str | None = None,
-        size: str | None = None,
+        size: str = FULL,
     ) -> dict[str, Any]:
         settings = {
             "attack_name": attack,
@@ -440,7 +474,7 @@ class Plan:
 
     @lru_cache(maxsize=None)
     def merge_attack(
-        self, dataset: str, backbone: str, method: str, seed: int, attack: str, target: str | None = None, size: str | None = None
+        self, dataset: str, backbone: str, method: str, seed: int, attack: str, target: str | None = None, size: str = FULL
     ) -> dict[str, Any]:
         shards = [self.attack(dataset, backbone, method, seed, attack, i, target, size) for i in range(self.shards(attack))]
         return self._spec("merge_attack", {"attack_name": attack, "shards": self.shards(attack)}, shards)
@@ -457,16 +491,12 @@ class Plan:
                 results.append([evaluate, [self.merge_attack(**key, attack=a, target=target) for a in self.attacks]])
         return results
 
-    def ood_runs(self) -> list[dict[str, Any]]:
-        """Every run with each evaluate_on target of its dataset, in table order."""
-        return [{**r, "target": t} for r in self.runs() for t in self.targets(r["dataset"])]
-
     @lru_cache(maxsize=None)
     def aggregate(self) -> dict[str, Any]:
         runs = self.runs()
         settings = {
-            "runs": runs,
-            "ood_runs": self.ood_runs(),
+            "runs": [self.row(r) for r in runs],
+            "ood_runs": [self.row(e) for e in self.evaluations(own=False)],
             "datasets": self.datasets,
             "targets": {d: self.targets(d) for d in self.datasets},
             "methods": self.methods,
@@ -477,7 +507,8 @@ class Plan:
         return self._spec("aggregate", settings, self._results(runs, ood=True))
 
     def has_sizes(self) -> bool:
-        return any(self.sizes(d) != [None] for d in self.datasets)
+        """Whether the config sets train_sizes for any dataset (the tables gain a size column)."""
+        return any(self._configured_sizes(d) for d in self.datasets)
 
     def sized_datasets(self) -> list[str]:
         """Datasets with two or more training-set sizes (each gets a sample-efficiency figure
@@ -485,34 +516,36 @@ class Plan:
         return [d for d in self.datasets if len(self.sizes(d)) > 1]
 
     def benchmark_jobs(self) -> list[dict[str, Any]]:
-        """Every adapt_backbone, train and attack job (rule and wildcards), in the order of
-        their benchmark files."""
+        """Every adapt_backbone, train and attack job (rule and levels), in the order of
+        their benchmark files (:meth:`benchmark_files`)."""
         jobs: list[dict[str, Any]] = [{"rule": "adapt_backbone", "backbone": b} for b in self.backbones if self.adapt_corpus(b)]
         sweep_runs = self.sweep_runs()
         for run in self.runs() + sweep_runs:
             jobs.append({"rule": "train", **run, "attack": "", "shard": ""})
-            for attack in self.sweep_attacks() if run in sweep_runs else self.attacks:
-                jobs.extend({"rule": "attack", **run, "attack": attack, "shard": i} for i in range(self.shards(attack)))
-            for target in self.targets(run["dataset"]):
-                for attack in self.attacks:
-                    jobs.extend(
-                        {"rule": "attack_ood", **run, "attack": attack, "shard": i, "target": target}
-                        for i in range(self.shards(attack))
-                    )
+            if run in sweep_runs:  # a sweep variant: its sweep's attacks, on its own dataset
+                evaluations = [(run["dataset"], self.sweep_attacks())]
+            else:
+                evaluations = [(t, self.attacks) for t in [run["dataset"], *self.targets(run["dataset"])]]
+            for target, attacks in evaluations:
+                for attack in attacks:
+                    jobs.extend({"rule": "attack", **run, "target": target, "attack": attack, "shard": i} for i in range(self.shards(attack)))
         return jobs
+
+    def benchmark_files(self) -> list[str]:
+        return [layout.benchmark_file(job) for job in self.benchmark_jobs()]
 
     @lru_cache(maxsize=None)
     def costs(self) -> dict[str, Any]:
         upstream = []
         for job in self.benchmark_jobs():
-            key = self.key(job)
             if job["rule"] == "adapt_backbone":
                 upstream.append(self.adapt_backbone(job["backbone"]))
             elif job["rule"] == "train":
-                upstream.append(self.train(**key))
+                upstream.append(self.train(**self.key(job)))
             else:
-                upstream.append(self.attack(**key, attack=job["attack"], shard=job["shard"], target=job.get("target")))
-        return self._spec("costs", {"jobs": self.benchmark_jobs()}, upstream)
+                upstream.append(self.attack(**self.key(job), attack=job["attack"], shard=job["shard"], target=job["target"]))
+        jobs = [self.row(job) if job["rule"] != "adapt_backbone" else job for job in self.benchmark_jobs()]
+        return self._spec("costs", {"jobs": jobs}, upstream)
 
     @lru_cache(maxsize=None)
     def compare(self, comparisons: tuple[tuple[str, str], ...], published: str | None) -> dict[str, Any]:
@@ -538,11 +571,15 @@ class Plan:
     def dataset_runs(self, dataset: str) -> list[dict[str, Any]]:
         return [r for r in self.runs() if r["dataset"] == dataset]
 
+    def dataset_evaluations(self, dataset: str) -> list[dict[str, Any]]:
+        """The runs of ``dataset`` evaluated on their own test split."""
+        return [e for e in self.evaluations(others=False) if e["dataset"] == dataset]
+
     @lru_cache(maxsize=None)
     def training_curves(self, dataset: str) -> dict[str, Any]:
         runs = self.dataset_runs(dataset)
         upstream = [self.train(**self.key(r)) for r in runs]
-        return self._spec("training_curves", {"dataset": dataset, "methods": self.methods, "runs": runs}, upstream)
+        return self._spec("training_curves", {"dataset": dataset, "methods": self.methods, "runs": [self.row(r) for r in runs]}, upstream)
 
     @lru_cache(maxsize=None)
     def adversarial_examples(self, dataset: str) -> dict[str, Any]:
@@ -553,7 +590,7 @@ class Plan:
             "methods": self.methods,
             "attacks": self.attacks,
             "per_method": self.config["report"]["examples_per_method"],
-            "runs": runs,
+            "runs": [self.row(r) for r in runs],
         }
         # The page reads the attack records only (not the clean evaluations).
         upstream = [[self.merge_attack(**self.key(r), attack=a) for a in self.attacks] for r in runs]
@@ -568,7 +605,7 @@ class Plan:
             "methods": self.methods,
             "attacks": self.attacks,
             "accuracy_targets": self.config["report"]["sample_efficiency_targets"],
-            "runs": runs,
+            "runs": [self.row(r) for r in runs],
         }
         upstream = [self.aggregate(), [self.train(**self.key(r)) for r in runs]]
         return self._spec("sample_efficiency", settings, upstream)
