@@ -4,7 +4,7 @@ They stand for data a researcher brings: plain files in three formats, string, i
 boolean labels, a pair task, and a second dataset to evaluate on out of distribution. The
 text is generated from the demo's word groups (mvprepro.download.builders), so the demo
 word embedding knows its words and the attacks can swap them. The files are committed;
-this script regenerates them byte for byte (tests/test_own_dataset.py checks it):
+this script regenerates them byte for byte (tests/unit/test_own_dataset.py checks it):
 
     python scripts/make_example_data.py [OUT_DIR]
 """

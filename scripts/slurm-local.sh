@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bring up a single-node Slurm cluster on this machine, for the Slurm integration test
-# (tests/test_slurm.py) and for trying profiles/slurm without a real cluster.
+# (tests/workflow/test_slurm.py) and for trying profiles/slurm without a real cluster.
 #
 #   sudo bash scripts/slurm-local.sh      # idempotent: does nothing when the cluster is up
 #

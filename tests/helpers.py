@@ -4,13 +4,19 @@ never from each other."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
+from interrupt import run_then_stop
 
 REPO = Path(__file__).resolve().parents[1]
 # What a checkout copies: everything a run of the workflow reads.
@@ -64,3 +70,97 @@ def workflow_rules() -> list[Rule]:
             rule.commands = re.findall(r"python -m mvprepro ([\w-]+)", body)
             rules.append(rule)
     return rules
+
+
+# ---------------------------------------------------------------- planning and editing runs
+
+# Summaries every change of runs reaches.
+DOWNSTREAM = ("aggregate", "costs", "compare", "plots", "all")
+# The rules with one job per run (or per evaluation of a run).
+RUN_RULES = ("check_prompts", "train", "evaluate", "attack", "merge_attack")
+
+
+def planned_counts(result: subprocess.CompletedProcess) -> dict[str, int]:
+    counts = {}
+    for line in result.stdout.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m:
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def planned_jobs(repo: Path, configfile: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run would execute."""
+    result = snakemake(repo, "-n", "--cores", "1", "--configfile", configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs, rule = set(), None
+    for line in (result.stdout + result.stderr).splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        if m:
+            rule = m.group(1)
+            jobs.add((rule, ""))
+        m = re.match(r"^wildcards: (.*)$", line.strip())
+        if m and rule:
+            jobs.discard((rule, ""))
+            jobs.add((rule, m.group(1)))
+    return jobs
+
+
+def edited_config(repo: Path, edit, base: str = "config/demo.yaml") -> str:
+    config = yaml.safe_load((repo / base).read_text())
+    edit(config)
+    # Key order kept: dataset and attack order is part of the tables (and of their params).
+    (repo / "config" / "edited.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return "config/edited.yaml"
+
+
+@contextlib.contextmanager
+def appended(path: Path, text: str):
+    """``path`` with ``text`` appended for the duration of the block, then restored."""
+    original = path.read_text()
+    try:
+        path.write_text(original + text)
+        yield
+    finally:
+        path.write_text(original)
+
+
+def copy_run(src: Path, dest: Path) -> Path:
+    """A copy of a finished run, metadata and modification times included."""
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def start_and_kill(repo: Path, configfile: str, started, sig: int = signal.SIGKILL) -> None:
+    """Run the workflow and stop it with ``sig`` once ``started(repo)``: SIGINT is a user's
+    Ctrl-C; SIGKILL of the whole process group a node failure or a time limit, after which
+    the user removes the stale lock with ``--unlock`` as Snakemake's message says."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    exe = Path(sys.executable).with_name("snakemake")
+    cmd = [str(exe), "--cores", "1", "--configfile", configfile]
+    run_then_stop(cmd, lambda: started(repo), sig=sig, cwd=repo, env=env)
+    if sig == signal.SIGKILL:
+        assert snakemake(repo, "--unlock", "--configfile", configfile).returncode == 0
+
+
+def assert_results_describe_config(repo: Path, configfile: str, monkeypatch) -> None:
+    """Every model, clean accuracy and attack summary records exactly the spec the current
+    config gives its job: no result of an older config survives anywhere."""
+    from snakemake.utils import validate
+
+    from mvprepro.config import Plan
+
+    monkeypatch.chdir(repo)  # prompts files are relative to the run directory
+    config = yaml.safe_load((repo / configfile).read_text())
+    validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    plan = Plan(config)
+    for run in plan.runs():
+        key = plan.key(run)
+        path = repo / "results" / "runs" / run["dataset"] / run["backbone"] / run["method"] / f"size-{run['size']}" / f"seed-{run['seed']}"
+        assert json.loads((path / "model" / "run_info.json").read_text())["spec"] == plan.train(**key), path
+        for target in [run["dataset"], *plan.targets(run["dataset"])]:
+            evaluation = path / f"eval-{target}"
+            assert json.loads((evaluation / "clean.json").read_text())["spec"] == plan.evaluate(**key, target=target), evaluation
+            for attack in plan.attacks:
+                summary = json.loads((evaluation / "attacks" / f"{attack}.json").read_text())
+                assert summary["spec"] == plan.merge_attack(**key, attack=attack, target=target), (evaluation, attack)

@@ -3,7 +3,7 @@
 ``mvprepro bench all --json benchmarks/<device>.json`` records the figures (and the
 versions and machine they were measured on); ``mvprepro bench docs benchmarks/*.json``
 rewrites the marked blocks of BENCHMARKS.md and README.md from them. No figure is pasted by
-hand, and ``tests/test_bench.py`` fails when a document and its JSON disagree (``--check``).
+hand, and ``tests/unit/test_bench.py`` fails when a document and its JSON disagree (``--check``).
 
 A block is delimited by ``<!-- bench:NAME:begin -->`` and ``<!-- bench:NAME:end -->``;
 NAME is the JSON's device (``cpu``, ``cuda``) in BENCHMARKS.md, and ``summary`` in the README.

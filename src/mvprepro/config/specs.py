@@ -133,7 +133,7 @@ class Plan:
         # The adversarial-budget sweep's extra methods: name -> (configured method, epsilon).
         self.sweep_variants = sweep_variants(config)
         # Every spec this Plan made (as the JSON a rule's params hold) -> the specs of the jobs
-        # it names as upstream: what the rules' inputs must be made by (tests/test_job_graph.py).
+        # it names as upstream: what the rules' inputs must be made by (tests/workflow/test_job_graph.py).
         self.upstream_of: dict[str, list[str]] = {}
 
     @staticmethod

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import REPO
+
 from mvprepro import cli, gpu
 
 CLAIM = """
@@ -96,7 +98,7 @@ def test_the_plans_gpu_specs_carry_the_configs_device(monkeypatch):
 
     from mvprepro import config as cfg
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     monkeypatch.chdir(repo)
     config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
     config["backbones"]["tiny-roberta"]["adapt"] = {"steps": 10}

@@ -10,7 +10,6 @@ import copy
 import hashlib
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,8 +25,8 @@ from mvprepro.download.datasets import fetch_dataset, load_local_dataset
 from mvprepro.download.sources import SourceError
 from mvprepro.report.ood import effective_robustness_table
 from mvprepro.train.evaluate import model_labels
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _hash(ds: Dataset) -> str:

@@ -22,9 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import checkout, snakemake
+from helpers import checkout, REPO, snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "slurm-local.sh"
 PROFILE = REPO / "tests" / "slurm" / "profile.yaml"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,8 +15,8 @@ from mvprepro import config as cfg
 from mvprepro.aggregate.tables import markdown, summarise
 from mvprepro.data.subsets import SizeError, balanced_order, parse_label, resolve, size_label, subset_indices
 from mvprepro.report.efficiency import curve_points, smallest_sizes
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 

@@ -363,7 +363,7 @@ def test_precision_is_fp32_unless_asked(tiny_backbone):
 
     assert not autocast(torch.device("cpu"), "fp32")._enabled
     # bf16 autocast is enabled for the precision use_precision() resolved (on the CPU only
-    # with bf16 instructions: tests/test_precision.py)
+    # with bf16 instructions: tests/unit/test_precision.py)
     assert autocast(torch.device("cpu"), "bf16")._enabled
     with pytest.raises(ValueError, match="precision must be fp32 or bf16"):
         autocast(torch.device("cpu"), "fp16")

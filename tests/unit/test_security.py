@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "mvprepro"
+from helpers import REPO
+
+SRC = REPO / "src" / "mvprepro"
 FORBIDDEN = {
     r"trust_remote_code\s*=\s*True": "remote code must stay disabled",
     r"allow_pickle\s*=\s*True": "numpy arrays are loaded without pickle",
@@ -42,7 +43,7 @@ def test_every_from_pretrained_disables_remote_code():
 
 def test_the_one_unpickler_is_restricted_to_plain_data():
     """The POS tagger ships as a pickle; it is read by one unpickler whose find_class admits
-    only set/frozenset, so no class or function in the file can run (tests/test_package_resources.py
+    only set/frozenset, so no class or function in the file can run (tests/unit/test_package_resources.py
     shows it refusing one)."""
     users = [f.relative_to(SRC).as_posix() for f in SRC.rglob("*.py") if "Unpickler" in f.read_text()]
     assert users == ["download/nltk_packages.py"]

@@ -16,6 +16,8 @@ import pytest
 
 from mvprepro.download import packages
 
+from helpers import REPO
+
 
 def _wheel(path: Path, files: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
@@ -290,7 +292,7 @@ def _real_plan(monkeypatch, edit=None):
 
     from mvprepro import config as cfg
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     monkeypatch.chdir(repo)
     data = yaml.safe_load((repo / "config" / "real.yaml").read_text())
     if edit:

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 from snakemake.profiles import ProfileConfigFileParser
-from helpers import checkout, snakemake, workflow_rules
+from helpers import checkout, REPO, snakemake, workflow_rules
 
 from mvprepro import cli
 from mvprepro.stages import STAGES
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _parse(path: Path) -> dict[str, object]:
@@ -128,3 +127,25 @@ def test_local_runs_hand_out_gpu_slots(tmp_path, monkeypatch, visible, args, exp
     result = snakemake(repo, "probe.txt", "--cores", "1", *args)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (repo / "probe.txt").read_text().strip() == expected
+
+
+def test_resource_blocks_of_the_schema_are_the_registrys_gpu_stages():
+    """The config's ``resources.<key>`` blocks (the schema) size exactly the GPU stages of
+    the registry, each rule reads the block its stage names, and every block asks for one
+    GPU by default: a new GPU stage without a block, or a block left behind, fails here."""
+    import yaml
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    blocks = schema["properties"]["resources"]["properties"]
+    gpu = [s for s in STAGES.values() if s.gpu]
+    assert {s.resources for s in gpu} == set(blocks)
+    assert all(s.resources is None for s in STAGES.values() if not s.gpu)
+    for key, block in blocks.items():
+        assert block["properties"]["gpu"]["default"] == 1, key
+        assert set(block["properties"]) == {"gpu", "mem_mb", "runtime", "threads"}, key
+    by_command = {s.command: s for s in STAGES.values()}
+    for rule in workflow_rules():
+        body = rule.path.read_text().split(f"rule {rule.name}:\n", 1)[1].split("\nrule ", 1)[0]
+        read = set(re.findall(r'resources_for\("(\w+)"', body))
+        wanted = {by_command[c].resources for c in rule.commands if c in by_command} - {None}
+        assert read == wanted, (rule.name, read, wanted)

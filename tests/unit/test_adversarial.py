@@ -8,7 +8,6 @@ a collapsed checkpoint, and the epsilon sweep's plan.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,8 +18,8 @@ from mvprepro import fileio
 from mvprepro.config import ConfigError, Plan, check
 from mvprepro.train import adversarial, finetune, models
 from mvprepro.train.evaluate import evaluate, is_degenerate, prediction_counts
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 TEXTS = ["the film was good .", "critics hated this movie and the plot is dreadful", "a lovely story"]
 
 

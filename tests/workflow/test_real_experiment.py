@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.workflow, pytest.mark.network]
 COPY = ("Snakefile", "workflow", "config", "src", "envs")
 

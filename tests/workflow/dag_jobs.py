@@ -1,6 +1,6 @@
 """Print, as JSON, every job Snakemake plans for a config (``--forceall``): its rule, its
 spec (the job's only params), the specs of the jobs that make its inputs, and the upstream
-specs the Plan names for it. Run as a script (``python tests/dag_jobs.py REPO CONFIGFILE``)
+specs the Plan names for it. Run as a script (``python tests/workflow/dag_jobs.py REPO CONFIGFILE``)
 so that Snakemake's process-wide state stays out of the test process."""
 
 from __future__ import annotations

@@ -28,9 +28,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from helpers import Rule, workflow_rules
+from helpers import REPO, Rule, workflow_rules
 
-REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 ENVS = REPO / "envs"
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from pathlib import Path
 
 from mvprepro.bench_docs import render
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 FIGURES = sorted((REPO / "benchmarks").glob("*.json"))
 
 

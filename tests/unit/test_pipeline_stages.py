@@ -22,7 +22,9 @@ from mvprepro.train.finetune import train
 
 from interrupt import run_then_stop
 
-SCHEMA = str(Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml")
+from helpers import REPO
+
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 TRAINING = {
     "lr": 2e-3,
     "batch_size": 16,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import yaml
 
@@ -12,8 +11,8 @@ from mvprepro import names
 from mvprepro.data.tasks import PRESETS
 from mvprepro.download.attack_resources import fetch as fetch_attack_resources
 from mvprepro.train.models import MODEL_CLASSES
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 
 

@@ -13,8 +13,8 @@ from snakemake.utils import validate
 
 from mvprepro import config as cfg
 from mvprepro.data.tasks import PRESETS
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 # What mvprepro.data.tasks.prepare_splits applies when the protocol leaves a key out.
 PROTOCOL_DEFAULTS = {"split_seed": 0, "validation_fraction": 0.05, "train_fraction": 0.95}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
@@ -26,8 +26,8 @@ def test_no_test_module_imports_another():
     can be read, run and moved on its own."""
     import ast
 
-    tests = Path(__file__).resolve().parent
-    modules = {p.stem for p in tests.glob("test_*.py")}
+    tests = REPO / "tests"
+    modules = {p.stem for p in tests.rglob("test_*.py")}
     offenders = []
     for path in sorted(tests.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

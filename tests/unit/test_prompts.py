@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,8 +10,8 @@ from transformers import AutoModelForMaskedLM
 
 from mvprepro.train import models, prompts
 from mvprepro.train.templates import PromptError, parse_template
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 # The reference configs' SST-2 templates, verbatim (trailing spaces included).
 SST2_TEMPLATES = yaml.safe_load((REPO / "config" / "prompts" / "sst2.yaml").read_text())["templates"]
 
