@@ -36,7 +36,7 @@ def checkout(dest: Path) -> Path:
     return dest
 
 
-def snakemake(cwd: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
+def snakemake(cwd: Path, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     exe = Path(sys.executable).with_name("snakemake")
     return subprocess.run(

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["lock"]:  # pin a config's inputs to what its downloads resolved to (mvprepro.lock)
+        from .lock import main as lock_main
+
+        return lock_main(argv[1:])
     if argv[:1] == ["migrate-layout"]:  # a one-off move of older results (mvprepro.migrate)
         from .migrate import main as migrate_main
 

@@ -95,6 +95,13 @@ _DECLARED = (
     Stage("aggregate", "mvprepro.aggregate.tables", "build the results tables", ("csv", "md", "tex", "html", "runs"), many=("clean", "attacks", "ood-clean", "ood-attacks")),
     Stage("costs", "mvprepro.aggregate.costs", "per-job wall time and memory from benchmark files", ("out",), many=("benchmarks",)),
     Stage(
+        "inputs",
+        "mvprepro.report.inputs",
+        "the table of every input (source, resolved revision or hash, content digest, size) and the code version",
+        ("manifest", "csv", "md", "html"),
+        many=("datasets", "backbones", "adapted"),
+    ),
+    Stage(
         "compare",
         "mvprepro.report.compare",
         "paired comparisons between methods, and ours beside published numbers",

@@ -52,6 +52,20 @@ def test_shipped_configs_are_valid(name, monkeypatch):
     cfg.check(_load(name))
 
 
+def test_shipped_lock_files_pin_valid_configs(monkeypatch):
+    """Each config/<name>.lock.yaml merged into config/<name>.yaml (as a second --configfile)
+    is a valid config whose downloads are pinned."""
+    from mvprepro.lock import load_config
+
+    monkeypatch.chdir(REPO)
+    locks = sorted((REPO / "config").glob("*.lock.yaml"))
+    assert [p.name for p in locks] == ["real.lock.yaml"]
+    for lock in locks:
+        config = load_config([lock.with_name(lock.name.replace(".lock", "")), lock])
+        cfg.check(config)
+        assert all("sha256" in config["datasets"][d]["source"] for d in config["datasets"])
+
+
 def test_schema_fills_defaults(demo):
     assert demo["attacks"]["textfooler"]["query_batch_size"] == 64
     assert demo["attacks"]["textbugger"]["variant"] == "paper"

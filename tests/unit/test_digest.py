@@ -37,7 +37,7 @@ def test_every_module_is_in_some_stage():
     # GPU slot locking (before the stage starts) and the benchmarks.
     # The stage registry is the CLI's; the demo builders join the digest of the jobs whose
     # source is a builder (Plan._spec), not a stage's import closure.
-    infrastructure = {"mvprepro.cli", "mvprepro.__main__", "mvprepro.gpu", "mvprepro.bench", "mvprepro.bench_docs", "mvprepro.stages", "mvprepro.migrate"}
+    infrastructure = {"mvprepro.cli", "mvprepro.__main__", "mvprepro.gpu", "mvprepro.bench", "mvprepro.bench_docs", "mvprepro.stages", "mvprepro.migrate", "mvprepro.lock"}
     covered |= set(digest.import_closure(BUILDERS))
     modules = set()
     for file in PACKAGE.rglob("*.py"):
@@ -90,9 +90,9 @@ def test_editing_a_module_changes_the_digest_of_its_stages(package_copy, module,
 # Each stage's code: the modules whose edit reruns its jobs (its import closure, without the
 # package's own __init__). A move that widens a stage's reruns changes a line here, in review.
 STAGE_MODULES = {
-    "download_dataset": "download download.datasets download.local_files download.packages download.sources fileio values",
-    "download_backbone": "architectures download download.backbones download.packages download.sources fileio",
-    "download_attack_resources": "architectures download download.attack_resources download.backbones download.counterfit download.nltk_packages download.packages download.sources fileio resources",
+    "download_dataset": "download download.datasets download.local_files download.packages download.pins download.sources fileio values",
+    "download_backbone": "architectures download download.backbones download.packages download.pins download.sources fileio",
+    "download_attack_resources": "architectures download download.attack_resources download.backbones download.counterfit download.nltk_packages download.packages download.pins download.sources fileio resources",
     "prepare": "data data.prepare data.tasks fileio values",
     "tokenize": "data data.tasks data.tokenize fileio values",
     "adapt_backbone": "fileio runtime train train.adapt",

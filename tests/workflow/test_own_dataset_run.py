@@ -74,7 +74,7 @@ def test_adding_an_evaluate_on_target_plans_only_that_target(own_run):
         del c["datasets"]["claims_again"]["evaluate_on"]
 
     jobs = planned_jobs(own_run, edited_config(own_run, edit, "config/own_dataset.yaml"))
-    per_run = {r for r, _ in jobs} - {"aggregate", "costs", "compare", "plots", "effective_robustness", "all"}
+    per_run = {r for r, _ in jobs} - {"aggregate", "costs", "compare", "plots", "effective_robustness", "inputs", "all"}
     assert per_run == {"download_dataset", "prepare", "tokenize", "evaluate", "attack", "merge_attack"}, per_run
     assert all("claims_again" in w for r, w in jobs if r in per_run)
 

@@ -44,3 +44,36 @@ rule costs:
         spec=spec("costs"),
     shell:
         "python -m mvprepro costs --spec {params.spec:q} --benchmarks {input} --out {output} > {log} 2>&1"
+
+
+# What went in: every input's source, what it resolved to, its digest and size, and the
+# version of the code (workflow/report/inputs.rst).
+rule inputs:
+    input:
+        datasets=expand("resources/datasets/{dataset}", dataset=PLAN.all_datasets),
+        backbones=expand("resources/backbones/{backbone}", backbone=BACKBONES),
+        adapted=[
+            f"resources/adapted/{b}"
+            for b in BACKBONES
+            if config["backbones"][b].get("adapt")
+        ],
+        manifest="resources/attack/manifest.json",
+    output:
+        csv="results/tables/inputs.csv",
+        md="results/tables/inputs.md",
+        html=report(
+            "results/tables/inputs.html",
+            caption="../report/inputs.rst",
+            category="1. Tables",
+            labels={"table": "inputs"},
+        ),
+    log:
+        "logs/inputs.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=lambda w: PLAN.as_params(PLAN.inputs(CODE_VERSION)),
+    shell:
+        "python -m mvprepro inputs --spec {params.spec:q} --datasets {input.datasets} "
+        "--backbones {input.backbones} --adapted {input.adapted} --manifest {input.manifest} "
+        "--csv {output.csv} --md {output.md} --html {output.html} > {log} 2>&1"

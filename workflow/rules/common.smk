@@ -15,6 +15,7 @@ if SRC not in sys.path:
 
 from mvprepro import config as cfg  # noqa: E402
 from mvprepro.config import layout  # noqa: E402
+from mvprepro.config.version import code_version  # noqa: E402
 
 for _configfile in workflow.configfiles:
     cfg.check_duplicate_keys(_configfile)
@@ -184,6 +185,8 @@ def shard_files(suffix):
 
 
 REPORT = config["report"]
+# The code the results are made with (a git commit, or the package version): the inputs table.
+CODE_VERSION = code_version(workflow.basedir)
 # The (method, baseline) pairs of the comparison table; checked by cfg.check above.
 COMPARISONS = tuple(tuple(p) for p in cfg.comparison_pairs(REPORT, METHODS))
 
@@ -198,6 +201,7 @@ TABLES = [
         ("main", ("csv", "md", "tex", "html")),
         ("runs", ("csv",)),
         ("costs", ("csv",)),
+        ("inputs", ("csv", "md", "html")),
         ("comparisons", ("csv", "md", "html")),
         ("published", ("csv", "md", "html")),
     )

@@ -349,7 +349,7 @@ class Plan:
         res = self.config["attack_resources"]
         settings: dict[str, Any] = {
             "embeddings": {n: {**e, "source": local_settings(e["source"])[0]} for n, e in res["embeddings"].items()},
-            "nltk": {"local": True} if isinstance(res["nltk"], dict) and "path" in res["nltk"] else res["nltk"],
+            "nltk": local_settings(res["nltk"])[0] if isinstance(res["nltk"], dict) and "path" in res["nltk"] else res["nltk"],
             "sentence_encoder": res["sentence_encoder"],
         }
         if "masked_lm" in res:
@@ -546,6 +546,20 @@ class Plan:
                 upstream.append(self.attack(**self.key(job), attack=job["attack"], shard=job["shard"], target=job["target"]))
         jobs = [self.row(job) if job["rule"] != "adapt_backbone" else job for job in self.benchmark_jobs()]
         return self._spec("costs", {"jobs": jobs}, upstream)
+
+    @lru_cache(maxsize=None)
+    def inputs(self, code_version: str) -> dict[str, Any]:
+        """The inputs table: every materialised input, and the version of the code that made
+        the results (``code_version``: a git commit, or the package version)."""
+        adapted = [b for b in self.backbones if self.config["backbones"][b].get("adapt")]
+        settings = {"datasets": self.all_datasets, "backbones": self.backbones, "adapted": adapted, "code_version": code_version}
+        upstream = [
+            [self.download_dataset(d) for d in self.all_datasets],
+            [self.download_backbone(b) for b in self.backbones],
+            [self.adapt_backbone(b) for b in adapted],
+            self.download_attack_resources(),
+        ]
+        return self._spec("inputs", settings, upstream)
 
     @lru_cache(maxsize=None)
     def compare(self, comparisons: tuple[tuple[str, str], ...], published: str | None) -> dict[str, Any]:

