@@ -367,7 +367,13 @@ def test_embedding_from_text_file(tmp_path):
     spec = {**NO_ENCODER, "embeddings": {"glove": {"source": {"local": True}}}}
     fetch_attack_resources(spec, tmp_path / "res" / "manifest.json", local={"embedding_glove": str(vec)})
     manifest = res.manifest(tmp_path / "res")
-    assert manifest["embeddings"]["glove"] == {"source": {"local": True}, "size": 3, "entries": 3, "dropped_unplaceable": 0}
+    from mvprepro.download.pins import tree_sha256
+
+    entry = manifest["embeddings"]["glove"]
+    assert {k: entry[k] for k in ("source", "size", "entries", "dropped_unplaceable")} == {"source": {"local": True}, "size": 3, "entries": 3, "dropped_unplaceable": 0}
+    # What the download read (the file's sha256) and what it wrote are recorded.
+    assert entry["resolved"] == {"sha256": tree_sha256(vec)}
+    assert entry["content_sha256"] == tree_sha256(tmp_path / "res" / "embeddings" / "glove")
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
     assert emb.get_cos_sim("good", "bad") == pytest.approx(-1.0)
@@ -387,7 +393,10 @@ def test_nltk_from_a_local_folder(tmp_path):
     (nltk_dir / "corpora" / "stopwords" / "english").write_text("the\na\n")
     spec = {**NO_ENCODER, "nltk": {"local": True}}
     fetch_attack_resources(spec, tmp_path / "res" / "manifest.json", local={"nltk": str(nltk_dir)})
-    assert res.manifest(tmp_path / "res")["nltk"] == {"source": "path", "stopwords": "nltk", "pos_tagger": False, "wordnet": False}
+    nltk = res.manifest(tmp_path / "res")["nltk"]
+    assert {k: nltk[k] for k in ("source", "stopwords", "pos_tagger", "wordnet")} == {"source": "path", "stopwords": "nltk", "pos_tagger": False, "wordnet": False}
+    # The folder read and the folder written have the same files: the same digest.
+    assert nltk["resolved"]["sha256"] == nltk["content_sha256"]
     assert (tmp_path / "res" / "nltk_data" / "corpora" / "stopwords" / "english").read_text() == "the\na\n"
     with pytest.raises(res.AttackResourceError, match="needs its folder \\(--local nltk=DIR\\)"):
         fetch_attack_resources(spec, tmp_path / "res2" / "manifest.json")
