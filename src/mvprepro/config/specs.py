@@ -552,7 +552,8 @@ class Plan:
         """The inputs table: every materialised input, and the version of the code that made
         the results (``code_version``: a git commit, or the package version)."""
         adapted = [b for b in self.backbones if self.config["backbones"][b].get("adapt")]
-        settings = {"datasets": self.all_datasets, "backbones": self.backbones, "adapted": adapted, "code_version": code_version}
+        nltk = self.download_attack_resources()["nltk"]  # the manifest records its kind only
+        settings = {"datasets": self.all_datasets, "backbones": self.backbones, "adapted": adapted, "nltk": nltk, "code_version": code_version}
         upstream = [
             [self.download_dataset(d) for d in self.all_datasets],
             [self.download_backbone(b) for b in self.backbones],

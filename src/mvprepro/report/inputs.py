@@ -79,8 +79,23 @@ def _row(name: str, source: dict[str, Any], resolved: dict[str, Any] | None, con
     }
 
 
-def input_rows(datasets: list[str], backbones: list[str], adapted: list[str], manifest: str | Path) -> list[dict[str, Any]]:
-    """The rows of the table, from the resources' records (``source.json``, the manifest)."""
+def _nltk_pinned(setting: Any) -> str:
+    """Whether the config pins the NLTK data: each package archive's or the folder's sha256."""
+    if setting == "builtin":
+        return "code"
+    if not isinstance(setting, dict):
+        return "no"  # NLTK's downloader: whatever its index serves
+    if "packages" in setting:
+        pins = [f"{k} sha256 {v['sha256']}" for k, v in setting["packages"].items() if "sha256" in v]
+        return "; ".join(pins) if len(pins) == len(setting["packages"]) else "no"
+    return f"sha256 {setting['sha256']}" if "sha256" in setting else "no"
+
+
+def input_rows(
+    datasets: list[str], backbones: list[str], adapted: list[str], manifest: str | Path, nltk: Any = None
+) -> list[dict[str, Any]]:
+    """The rows of the table, from the resources' records (``source.json``, the manifest);
+    ``nltk`` is the config's ``attack_resources.nltk`` setting (the manifest keeps its kind only)."""
     rows = []
     for folder in datasets:
         record = json.loads((Path(folder) / "source.json").read_text())
@@ -105,14 +120,14 @@ def input_rows(datasets: list[str], backbones: list[str], adapted: list[str], ma
     record = json.loads(Path(manifest).read_text())
     for name, entry in record.get("embeddings", {}).items():
         rows.append(_row(f"attack_resources.embeddings.{name}", entry["source"], entry.get("resolved"), entry.get("content_sha256"), root / "embeddings" / name))
-    nltk = record.get("nltk", {})
+    nltk_setting, nltk = nltk, record.get("nltk", {})
     rows.append(
         {
             "input": "attack_resources.nltk",
             "kind": nltk.get("source", ""),
             "source": ", ".join(f"{k}: {v}" for k, v in nltk.items() if k.endswith("_from") and v) or str(nltk.get("source", "")),
             "resolved": _resolved(nltk.get("resolved"), str(nltk.get("source"))),
-            "pinned": "",
+            "pinned": _nltk_pinned(nltk_setting),
             "content_sha256": nltk.get("content_sha256", ""),
             "bytes": tree_size(root / "nltk_data") if (root / "nltk_data").exists() else 0,
         }
@@ -146,7 +161,7 @@ def _short(text: str) -> str:
 
 def inputs(spec: dict[str, Any], datasets: list[str], backbones: list[str], adapted: list[str], manifest: str, csv: str, md: str, html: str) -> None:
     """Write the inputs table (csv with whole hashes, md and html for reading)."""
-    rows = input_rows(datasets, backbones, adapted, manifest)
+    rows = input_rows(datasets, backbones, adapted, manifest, spec.get("nltk"))
     table = pd.DataFrame(rows, columns=COLUMNS)
     version = spec["code_version"]
     write_text_atomic(csv, table.to_csv(index=False))
