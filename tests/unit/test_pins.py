@@ -11,7 +11,8 @@ import yaml
 from helpers import REPO
 
 from mvprepro.download import pins
-from mvprepro.download.packages import PackageError, check_archive, sha256_of
+from mvprepro.download.packages import PackageError, check_archive
+from mvprepro.download.pins import file_sha256 as sha256_of
 from mvprepro.download.sources import SourceError
 from mvprepro.lock import LockError, load_config, lock
 from mvprepro.report.inputs import input_rows

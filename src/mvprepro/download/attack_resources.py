@@ -35,7 +35,7 @@ import numpy as np
 
 from ..resources import AttackResourceError, activate, textfooler_stopwords
 from ..fileio import write_json_atomic
-from .pins import check_local, tree_sha256
+from .pins import check_local, file_sha256, tree_sha256
 
 NN_K = 64  # neighbours stored per word; recipes use at most 50
 
@@ -152,7 +152,7 @@ def _download_text_vectors(
     download = out_dir / ("download.zip" if url.endswith(".zip") else "download.txt")
     with urllib.request.urlopen(url) as response, open(download, "wb") as fh:  # noqa: S310 (configured URL)
         shutil.copyfileobj(response, fh)
-    got = tree_sha256(download)
+    got = file_sha256(download)
     if sha256 is not None and got != sha256:
         download.unlink()
         raise AttackResourceError(

@@ -14,7 +14,6 @@ friends apply as usual, so a mirror works too.
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import tarfile
@@ -24,24 +23,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..fileio import atomic_directory
+from .pins import file_sha256
 
 
 class PackageError(RuntimeError):
     """A package resource cannot be fetched or lacks the files a source names."""
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_archive(archive: Path, requirement: str, expected: str | None, what: str) -> str:
     """The archive's sha256; a :class:`PackageError` naming ``what`` when it is not the
     ``expected`` one (a source's ``sha256``, typically written by ``mvprepro lock``)."""
-    got = sha256_of(archive)
+    got = file_sha256(archive)
     if expected is not None and got != expected:
         raise PackageError(
             f"{what}: the archive of {requirement} that pip fetched ({archive.name}) has sha256 {got}, but "

@@ -20,6 +20,15 @@ from .sources import SourceError
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
+def file_sha256(path: str | Path) -> str:
+    """A file's plain sha256, as ``sha256sum`` prints it (archives and url downloads)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def tree_sha256(path: str | Path, skip: tuple[str, ...] = ()) -> str:
     """The sha256 of a file, or of a folder's files (relative names and bytes, in name
     order, links followed, names in ``skip`` at the top level left out)."""
