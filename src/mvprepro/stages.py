@@ -113,6 +113,7 @@ _DECLARED = (
     Stage("effective_robustness", "mvprepro.report.ood", "in- vs out-of-distribution accuracy: effective robustness (CSV, PNG)", ("runs", "figure", "table")),
     Stage("adversarial_examples", "mvprepro.report.examples", "successful adversarial examples of one dataset (HTML)", ("out",), many=("records",)),
     Stage("sample_efficiency", "mvprepro.report.efficiency", "accuracy against training-set size of one dataset (PNG, CSV, MD, HTML)", ("runs", "figure", "csv", "md", "html"), many=("metrics",)),
+    Stage("query_budget", "mvprepro.report.query_budget", "robust accuracy against the attack's query budget (PNG, CSV, MD)", ("figure", "csv", "md"), many=("clean", "attacks")),
     Stage("adv_sweep", "mvprepro.report.adv_sweep", "accuracy against the adversarial budget (PNG, CSV, MD)", ("figure", "csv", "md"), many=("metrics", "clean", "attacks")),
 )
 

@@ -45,11 +45,24 @@ def demo(monkeypatch) -> dict:
         "config/sample_efficiency.yaml",
         "config/sample_efficiency_demo.yaml",
         "config/real.yaml",
+        "config/imperceptible.yaml",
     ],
 )
 def test_shipped_configs_are_valid(name, monkeypatch):
     monkeypatch.chdir(REPO)
     cfg.check(_load(name))
+
+
+def test_the_own_code_example_overlays_the_demo(monkeypatch):
+    """examples/own_method/config.yaml laid over config/demo.yaml, as its comment runs it."""
+    from snakemake.utils import update_config
+
+    monkeypatch.chdir(REPO)
+    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    update_config(config, yaml.safe_load((REPO / "examples" / "own_method" / "config.yaml").read_text()))
+    validate(config, SCHEMA)
+    cfg.check(config)
+    assert {"start_bias", "mlp_ft", "mvp"} <= set(config["methods"]) and {"typos", "textfooler"} <= set(config["attacks"])
 
 
 def test_shipped_lock_files_pin_valid_configs(monkeypatch):

@@ -98,9 +98,9 @@ STAGE_MODULES = {
     "tokenize": "data data.tasks data.tokenize fileio values",
     "adapt_backbone": "fileio runtime train train.adapt",
     "check_prompts": "architectures fileio train train.check train.prompts train.templates",
-    "train": "architectures data data.subsets fileio runtime train train.adversarial train.checkpoint train.evaluate train.finetune train.models train.probe train.prompts train.templates",
-    "evaluate": "architectures fileio runtime train train.evaluate train.models train.prompts train.templates",
-    "attack": "architectures attack attack.encoders attack.recipes attack.run attack.wrapper data data.tasks data.tokenize digest fileio names resources runtime train train.evaluate train.models train.prompts train.templates values",
+    "train": "architectures data data.subsets fileio names plugins runtime train train.adversarial train.checkpoint train.evaluate train.finetune train.models train.probe train.prompts train.templates",
+    "evaluate": "architectures fileio names plugins runtime train train.evaluate train.models train.prompts train.templates",
+    "attack": "architectures attack attack.characters attack.encoders attack.imperceptible attack.recipes attack.run attack.wrapper data data.tasks data.tokenize digest fileio names plugins resources runtime train train.evaluate train.models train.prompts train.templates values",
     "merge_attack": "attack attack.merge fileio",
     "aggregate": "aggregate aggregate.formats aggregate.tables fileio",
     "costs": "aggregate aggregate.costs fileio",
@@ -108,9 +108,10 @@ STAGE_MODULES = {
     "plots": "aggregate aggregate.formats aggregate.tables fileio report report.plots",
     "training_curves": "aggregate aggregate.formats aggregate.tables fileio report report.plots",
     "effective_robustness": "aggregate aggregate.formats aggregate.tables fileio report report.ood report.plots",
-    "adversarial_examples": "aggregate aggregate.formats aggregate.tables data data.tasks fileio report report.examples values",
+    "adversarial_examples": "aggregate aggregate.formats aggregate.tables attack attack.characters data data.tasks fileio report report.examples values",
     "sample_efficiency": "aggregate aggregate.formats aggregate.tables data data.subsets fileio report report.compare report.efficiency report.plots",
     "adv_sweep": "aggregate aggregate.formats aggregate.tables fileio report report.adv_sweep report.plots",
+    "query_budget": "aggregate aggregate.formats aggregate.tables fileio report report.plots report.query_budget",
 }
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpers import checkout, snakemake
+import yaml
+from helpers import REPO, checkout, snakemake
 
 
 @pytest.fixture(scope="session")
@@ -19,5 +20,28 @@ def own_run(tmp_path_factory):
     """config/own_dataset.yaml: local files, inline tasks, a pair task and an evaluate_on target."""
     repo = checkout(tmp_path_factory.mktemp("own") / "repo")
     result = snakemake(repo, "--cores", "2", "--configfile", "config/own_dataset.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return repo
+
+
+@pytest.fixture(scope="session")
+def extensions_run(tmp_path_factory):
+    """Beyond the paper, on the demo's SST-2 and tiny backbone (one seed): the methods and
+    attacks of config/imperceptible.yaml (the Bad Characters families, DeepWordBug, query
+    budgets), and the worked examples of your own method and attack
+    (examples/own_method/config.yaml: a user kind, a user recipe, a TextAttack recipe by name)."""
+    repo = checkout(tmp_path_factory.mktemp("extensions") / "repo")
+    demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    imperceptible = yaml.safe_load((REPO / "config" / "imperceptible.yaml").read_text())
+    own = yaml.safe_load((REPO / "examples" / "own_method" / "config.yaml").read_text())
+    config = {**demo, "datasets": {"sst2": demo["datasets"]["sst2"]}, "seeds": [0]}
+    config["methods"] = {**imperceptible["methods"], **own["methods"]}
+    attacks = dict(imperceptible["attacks"])
+    # The config leaves invisible out (MiniLM's tokenizer deletes zero-width characters);
+    # the tiny RoBERTa reads every byte, so here it runs with the other families' settings.
+    attacks.setdefault("invisible", {**attacks["homoglyph"], "recipe": "invisible"})
+    config["attacks"] = {name: {**a, "num_examples": 8} for name, a in {**attacks, **own["attacks"]}.items()}
+    (repo / "config" / "test.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(repo, "--cores", "2", "--configfile", "config/test.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return repo

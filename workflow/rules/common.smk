@@ -229,6 +229,15 @@ FIGURES = [
         if PLAN.sweep_points()
         else []
     ),
+    *(
+        [
+            "results/plots/query_budget.png",
+            "results/tables/query_budget.csv",
+            "results/tables/query_budget.md",
+        ]
+        if PLAN.budget_attacks()
+        else []
+    ),
     *[
         f"results/{kind}/sample_efficiency/{d}.{ext}"
         for d in PLAN.sized_datasets()

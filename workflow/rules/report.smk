@@ -193,3 +193,31 @@ rule adv_sweep:
         "python -m mvprepro adv-sweep --spec {params.spec:q} --metrics {input.metrics} "
         "--clean {input.clean} --attacks {input.attacks} --figure {output.figure} "
         "--csv {output.csv} --md {output.md} > {log} 2>&1"
+
+
+# Robust accuracy against the attack's query budget (attacks whose query_budget is a list).
+rule query_budget:
+    input:
+        clean=lambda w: PLAN.files(PLAN.evaluations(others=False), "clean"),
+        attacks=lambda w: PLAN.files(
+            PLAN.evaluations(others=False), "attacks", attacks=PLAN.budget_attacks()
+        ),
+    output:
+        figure=report(
+            "results/plots/query_budget.png",
+            caption="../report/query_budget.rst",
+            category="2. Plots",
+            labels={"figure": "robust accuracy vs query budget"},
+        ),
+        csv="results/tables/query_budget.csv",
+        md="results/tables/query_budget.md",
+    log:
+        "logs/query_budget.log",
+    conda:
+        "../../envs/aggregate.yaml"
+    params:
+        spec=spec("query_budget"),
+    shell:
+        "python -m mvprepro query-budget --spec {params.spec:q} --clean {input.clean} "
+        "--attacks {input.attacks} --figure {output.figure} --csv {output.csv} "
+        "--md {output.md} > {log} 2>&1"

@@ -37,6 +37,8 @@ del { background: #fdd; color: #a00; text-decoration: line-through; }
 ins { background: #dfd; color: #060; text-decoration: none; font-weight: bold; }
 .example { border: 1px solid #ddd; border-radius: 4px; padding: 0.5em 0.8em; margin: 0.6em 0; max-width: 60em; }
 .meta { color: #555; font-size: 0.85em; }
+.mark { font: 0.7em monospace; background: #333; color: #ff0; padding: 0 2px; border-radius: 2px; margin: 0 1px; }
+.glyph { text-decoration: underline wavy #c0f; background: #f3e0ff; }
 """
 
 

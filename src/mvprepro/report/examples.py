@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..aggregate.formats import html_document
+from ..attack.characters import visible
 from ..aggregate.tables import attach_files
 from ..data.tasks import get_task
 from ..fileio import write_text_atomic
@@ -27,17 +28,19 @@ def highlight(original: str, perturbed: str) -> str:
 
     Words are compared, not characters, because the attacks swap whole words (TextBugger's
     character bugs then show as one changed word); the result is joined by single spaces.
+    Invisible and control characters and homoglyphs are made visible (:func:`visible`), or an
+    imperceptible attack's change would look like no change at all.
     """
     a, b = original.split(), perturbed.split()
     pieces = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op == "equal":
-            pieces.extend(html.escape(w) for w in b[j1:j2])
+            pieces.extend(visible(w) for w in b[j1:j2])
             continue
         if i2 > i1:
-            pieces.append(f"<del>{html.escape(' '.join(a[i1:i2]))}</del>")
+            pieces.append(f"<del>{visible(' '.join(a[i1:i2]))}</del>")
         if j2 > j1:
-            pieces.append(f"<ins>{html.escape(' '.join(b[j1:j2]))}</ins>")
+            pieces.append(f"<ins>{visible(' '.join(b[j1:j2]))}</ins>")
     return " ".join(pieces)
 
 
@@ -73,7 +76,10 @@ def adversarial_examples(spec: dict[str, Any], records: list[str], out: str | Pa
     intro = (
         "<p class='note'>Successful attacks only: removed words <del>struck through</del>, "
         f"inserted words <ins>highlighted</ins>. Up to {k} examples per method and attack, the "
-        "first in test-split order (seeds in order).</p>"
+        "first in test-split order (seeds in order). Characters a reader could not see are shown: "
+        "<span class='mark'>ZWSP</span> and the like for invisible, bidirectional and control characters "
+        "(their effect is not applied, so a reordering shows its encoded order), and an "
+        "<span class='glyph'>underlined</span> letter for a homoglyph (its code point in the tooltip).</p>"
     )
     body = [intro]
     sizes = list(dict.fromkeys(r.get("size") for r in runs))  # [None] without train_sizes

@@ -55,6 +55,18 @@ def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.
     return torch.optim.AdamW(groups, lr=lr)
 
 
+def _check_output(model: models.MethodModel, ids: list[list[int]], device: Any) -> None:
+    """One forward pass on two training examples, in eval mode (no randomness used), so a
+    kind whose ``forward`` returns the wrong shape fails here with its config key, not as a
+    shape error deep in the loss."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        batch = {k: v.to(device) for k, v in model.collate(ids).items()}
+        models.check_output(model, model(**batch), len(ids))
+    model.train(was_training)
+
+
 def evaluation_interval(cfg: dict[str, Any], method: dict[str, Any], steps_per_epoch: int) -> int:
     """Optimizer steps between validations: ``eval_every_steps`` (or one epoch when null),
     times the number of templates for MVP when ``scale_eval_with_templates``, as the
@@ -109,6 +121,7 @@ def train(
         "backbone": spec["backbone"],
     }
     model = models.build(backbone, method_spec).to(device)
+    _check_output(model, train_ids[:2], device)
     optimizer = _optimizer(model, float(cfg["lr"]), float(cfg["weight_decay"]))
     batch_size = int(cfg["batch_size"])
     accumulate = int(cfg["grad_accumulation"])
@@ -128,7 +141,7 @@ def train(
     restored = checkpoint.load(ckpt_path, spec, model, optimizer, scheduler, order_rng)
     if restored is not None:
         counters, best_state = restored
-    elif method_spec["kind"] in ("lpft", "lpft_sparse"):
+    elif hasattr(model, "probe_layer"):  # LP-FT's kinds, or a user's kind that asks for a probe
         grid = method_spec.get("probe_c") or probe.DEFAULT_C
         counters["probe"] = probe.fit_and_init(model, (train_ids, train_y), (val_ids, val_y), grid, seed)
         print(f"linear probe: {counters['probe']}", flush=True)

@@ -26,6 +26,14 @@ The prompt heads apply the LM head's transform only at the read-out positions an
 only onto the label words' rows of the output embedding: the same numbers as the
 full-vocabulary logits at every position (a test checks this), at a fraction of the cost.
 
+A kind is a :class:`MethodModel` subclass, named in the config by a built-in name or by the
+import path of your own class (:func:`kind_class`; the built-in names are import paths of
+the classes below, :data:`mvprepro.names.BUILTIN_KINDS`). Two class attributes tell the
+pipeline what a kind needs: ``backbone_head`` (which Hugging Face model the backbone is
+loaded as: ``sequence_classification``, ``encoder`` or ``lm``) and ``reads_label_words``
+(whether its spec gets the dataset's verbalizer and templates). A kind with ``probe_layer``
+and ``probe_features`` methods gets the linear-probe initialisation of LP-FT.
+
 Models are saved with ``save_pretrained(safe_serialization=True)`` next to a ``method.json``
 (and ``head.safetensors`` for heads of our own), and loaded without ``trust_remote_code``.
 """
@@ -35,7 +43,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -53,6 +61,7 @@ from transformers import (
 from transformers.activations import get_activation
 
 from ..architectures import is_masked_lm
+from ..names import BUILTIN_KINDS
 from . import prompts
 
 METHOD_FILE = "method.json"
@@ -68,7 +77,19 @@ def special_token_counts(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
 
 
 class MethodModel(nn.Module):
-    """Common interface of every method: ``collate`` ids into a batch, ``forward`` to logits."""
+    """Common interface of every method: ``collate`` ids into a batch, ``forward`` to logits.
+
+    ``__init__(hf_model, tokenizer, spec)``: the backbone as ``backbone_head`` names it, its
+    tokenizer, and the method's spec (``kind``, ``name``, ``num_labels``, ``max_length``,
+    ``prompt_reserve``, ``backbone``, the config's ``options``; with ``reads_label_words``,
+    also ``verbalizer`` and ``templates``). ``forward(input_ids, attention_mask,
+    inputs_embeds, **collated)`` returns class scores ``[batch, num_labels]``; adversarial
+    training calls it with ``inputs_embeds`` (from :meth:`embed`) instead of ``input_ids``.
+    Parameters outside ``hf_model`` are returned by :meth:`extra_modules`, so they are saved.
+    """
+
+    backbone_head: ClassVar[str] = "encoder"
+    reads_label_words: ClassVar[bool] = False
 
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__()
@@ -123,6 +144,8 @@ class MethodModel(nn.Module):
 
 class SequenceClassifier(MethodModel):
     """``mlp_ft``: the architecture's own classification head."""
+
+    backbone_head = "sequence_classification"
 
 
     def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, **_: Any) -> torch.Tensor:
@@ -240,6 +263,9 @@ class SparseLinearProbeClassifier(ProjectionClassifier):
 class PromptClassifier(MethodModel):
     """``mvp`` (templates) and ``clsprompt`` (no template, read at the start token)."""
 
+    backbone_head = "lm"
+    reads_label_words = True
+
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]):
         super().__init__(hf_model, tokenizer, spec)
         self.causal = not is_masked_lm(hf_model.config)
@@ -320,6 +346,24 @@ def _lm_transform(model: PreTrainedModel):
     return None
 
 
+BACKBONE_HEADS = ("sequence_classification", "encoder", "lm")
+
+
+def kind_class(kind: str, key: str = "methods.<name>.kind") -> type[MethodModel]:
+    """The class of ``kind``: a built-in name or ``package.module:Class`` (one mechanism for
+    both: a built-in name is the import path of its class). ``key`` names the config entry
+    in errors."""
+    from .. import plugins
+
+    path = BUILTIN_KINDS.get(kind, kind)
+    cls = plugins.resolve(path, key)
+    if not (isinstance(cls, type) and issubclass(cls, MethodModel)):
+        raise plugins.PluginError(f"{key}: {path!r} is not a subclass of mvprepro.train.models.MethodModel")
+    if cls.backbone_head not in BACKBONE_HEADS:
+        raise plugins.PluginError(f"{key}: {path!r} sets backbone_head = {cls.backbone_head!r}; use one of {list(BACKBONE_HEADS)}")
+    return cls
+
+
 MODEL_CLASSES: dict[str, type[MethodModel]] = {
     "mlp_ft": SequenceClassifier,
     "projectcls": ProjectionClassifier,
@@ -330,12 +374,24 @@ MODEL_CLASSES: dict[str, type[MethodModel]] = {
 }
 
 
-def _auto_class(kind: str, config: Any):
-    if kind in ("mlp_ft", "lpft"):
+def _auto_class(cls: type[MethodModel], config: Any):
+    if cls.backbone_head == "sequence_classification":
         return AutoModelForSequenceClassification
-    if kind in ("projectcls", "lpft_sparse"):
+    if cls.backbone_head == "encoder":
         return AutoModel
     return AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
+
+
+def _construct(cls: type[MethodModel], hf: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: dict[str, Any]) -> MethodModel:
+    """``cls(hf, tokenizer, spec)``; a user's class that raises is named with its config key."""
+    if spec["kind"] in BUILTIN_KINDS:
+        return cls(hf, tokenizer, spec)
+    from ..plugins import PluginError
+
+    try:
+        return cls(hf, tokenizer, spec)
+    except Exception as err:
+        raise PluginError(f"methods.{spec.get('name')}.kind: {spec['kind']!r} raised {type(err).__name__} when built: {err}") from err
 
 
 def build(backbone_dir: str | Path, spec: dict[str, Any]) -> MethodModel:
@@ -344,13 +400,11 @@ def build(backbone_dir: str | Path, spec: dict[str, Any]) -> MethodModel:
     New parameters (heads, or everything when untrained) come from torch's global generator,
     which the caller seeds.
     """
-    kind = spec["kind"]
-    if kind not in MODEL_CLASSES:
-        raise ValueError(f"unknown method kind {kind!r}; known kinds: {list(MODEL_CLASSES)}")
+    cls = kind_class(spec["kind"], f"methods.{spec.get('name')}.kind")
     tokenizer = AutoTokenizer.from_pretrained(backbone_dir, trust_remote_code=False)
     config = AutoConfig.from_pretrained(backbone_dir, trust_remote_code=False)
-    auto = _auto_class(kind, config)
-    kwargs: dict[str, Any] = {"num_labels": int(spec["num_labels"])} if kind in ("mlp_ft", "lpft") else {}
+    auto = _auto_class(cls, config)
+    kwargs: dict[str, Any] = {"num_labels": int(spec["num_labels"])} if cls.backbone_head == "sequence_classification" else {}
     if spec.get("untrained"):
         for key, value in kwargs.items():
             setattr(config, key, value)
@@ -359,17 +413,29 @@ def build(backbone_dir: str | Path, spec: dict[str, Any]) -> MethodModel:
         hf = auto.from_pretrained(backbone_dir, trust_remote_code=False, **kwargs)
     if getattr(hf.config, "pad_token_id", None) is None:
         hf.config.pad_token_id = tokenizer.pad_token_id
-    return MODEL_CLASSES[kind](hf, tokenizer, spec)
+    return _construct(cls, hf, tokenizer, spec)
+
+
+def check_output(model: MethodModel, logits: Any, batch: int) -> None:
+    """That ``forward`` returned class scores ``[batch, num_labels]`` (a user's kind may not)."""
+    expected = (batch, model.num_labels)
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != expected or not logits.is_floating_point():
+        got = f"a tensor of shape {tuple(logits.shape)} ({logits.dtype})" if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(
+            f"methods.{model.spec.get('name')}.kind: {model.spec['kind']!r}: forward returned {got}; "
+            f"expected float class scores of shape {expected} (batch, num_labels)"
+        )
 
 
 def load(model_dir: str | Path) -> MethodModel:
     """Load a trained model saved by :meth:`MethodModel.save` (safetensors only)."""
     model_dir = Path(model_dir)
     spec = json.loads((model_dir / METHOD_FILE).read_text())
+    cls = kind_class(spec["kind"], f"methods.{spec.get('name')}.kind")
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
     config = AutoConfig.from_pretrained(model_dir, trust_remote_code=False)
-    hf = _auto_class(spec["kind"], config).from_pretrained(model_dir, use_safetensors=True, trust_remote_code=False)
-    model = MODEL_CLASSES[spec["kind"]](hf, tokenizer, spec)
+    hf = _auto_class(cls, config).from_pretrained(model_dir, use_safetensors=True, trust_remote_code=False)
+    model = _construct(cls, hf, tokenizer, spec)
     model.load_extra(model_dir)
     model.eval()
     return model
