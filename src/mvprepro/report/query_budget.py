@@ -56,8 +56,9 @@ def collect(spec: dict[str, Any], clean: list[str], attacks: list[str]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def summarise(rows: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
-    """Mean and sample std over seeds per dataset, backbone, method, attack and budget."""
+def summarise(rows: pd.DataFrame, methods: list[str], attacks: list[str]) -> pd.DataFrame:
+    """Mean and sample std over seeds per dataset, backbone, method, attack and budget (in
+    the config's order of methods and attacks)."""
     keys = [k for k in ("dataset", "train_size", "backbone", "method", "attack", "query_budget") if k in rows.columns]
     out = []
     for key, group in rows.groupby(keys, sort=False):
@@ -69,9 +70,10 @@ def summarise(rows: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
         out.append(row)
     table = pd.DataFrame(out)
     table["_m"] = table["method"].map({m: i for i, m in enumerate(methods)})
-    order = [k for k in keys if k != "method"]
-    order.insert(order.index("attack"), "_m")
-    return table.sort_values(order, kind="stable").drop(columns="_m").reset_index(drop=True)
+    table["_a"] = table["attack"].map({a: i for i, a in enumerate(attacks)})
+    order = [k if k != "attack" else "_a" for k in keys if k != "method"]
+    order.insert(order.index("_a") + 1, "_m")  # per attack, the methods
+    return table.sort_values(order, kind="stable").drop(columns=["_m", "_a"]).reset_index(drop=True)
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -113,6 +115,9 @@ def plot(table: pd.DataFrame, methods: list[str], out: str | Path) -> None:
                 for x, y, bad in zip(rows["query_budget"], rows["robust_accuracy_mean"], rows["degenerate_seeds"]):
                     ax.plot([x], [y], "o", markerfacecolor="white" if bad else colour, markeredgecolor=colour, markersize=6)
         ax.set_xscale("log")
+        budgets = sorted(mine["query_budget"].unique())
+        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.minorticks_off()
         ax.set_xlabel("query budget per example (log scale)")
         ax.set_title(f"{dataset}: {attack}", fontsize=10)
         ax.set_ylim(-2, 102)
@@ -125,7 +130,7 @@ def plot(table: pd.DataFrame, methods: list[str], out: str | Path) -> None:
 
 def query_budget(spec: dict[str, Any], clean: list[str], attacks: list[str], figure: str | Path, csv: str | Path, md: str | Path) -> None:
     """The figure (PNG) and table (CSV, Markdown) of robust accuracy against the query budget."""
-    table = summarise(collect(spec, clean, attacks), spec["methods"])
+    table = summarise(collect(spec, clean, attacks), spec["methods"], spec["attacks"])
     write_text_atomic(csv, table.to_csv(index=False))
     write_text_atomic(md, to_markdown(table))
     plot(table, spec["methods"], figure)
