@@ -90,3 +90,17 @@ def test_results_per_query_budget():
     assert out["10"] == {"robust_accuracy": 60.0, "attack_success_rate": 25.0}  # 1 broken of 4 attacked
     assert out["20"]["robust_accuracy"] == 40.0 and out["40"]["robust_accuracy"] == 20.0
     assert out["40"]["attack_success_rate"] == 75.0
+
+
+def test_a_wordpiece_tokenizer_deletes_what_invisible_inserts(tiny_bert):
+    """Why config/imperceptible.yaml leaves ``invisible`` out on MiniLM: BERT-style
+    tokenizers delete format characters before splitting, so the model never sees them;
+    a reordering reaches it as swapped letters, a homoglyph as another piece."""
+    from transformers import AutoTokenizer
+
+    from mvprepro.attack.imperceptible import encode_swap
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert)
+    assert tok("a go\u200bod film")["input_ids"] == tok("a good film")["input_ids"]
+    assert tok("a g" + encode_swap("o", "d") + " film")["input_ids"] == tok("a gdo film")["input_ids"]
+    assert tok("a g\u043eod film")["input_ids"] != tok("a good film")["input_ids"]
