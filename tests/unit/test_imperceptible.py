@@ -85,22 +85,9 @@ def _row(result: str, queries: int) -> dict:
 
 
 def test_results_per_query_budget():
-    rows = [_row("successful", 8), _row("successful", 30), _row("failed", 40), _row("skipped", 0), _row("successful", 12)]
+    rows = [_row("successful", 8), _row("successful", 30), _row("failed", 40), _row("skipped", 0), _row("successful", 12), _row("successful", 20)]
     out = by_query_budget(rows, [10, 20, 40])
-    assert out["10"] == {"robust_accuracy": 60.0, "attack_success_rate": 25.0}  # 1 broken of 4 attacked
-    assert out["20"]["robust_accuracy"] == 40.0 and out["40"]["robust_accuracy"] == 20.0
-    assert out["40"]["attack_success_rate"] == 75.0
-
-
-def test_a_wordpiece_tokenizer_deletes_what_invisible_inserts(tiny_bert):
-    """Why config/imperceptible.yaml leaves ``invisible`` out on MiniLM: BERT-style
-    tokenizers delete format characters before splitting, so the model never sees them;
-    a reordering reaches it as swapped letters, a homoglyph as another piece."""
-    from transformers import AutoTokenizer
-
-    from mvprepro.attack.imperceptible import encode_swap
-
-    tok = AutoTokenizer.from_pretrained(tiny_bert)
-    assert tok("a go\u200bod film")["input_ids"] == tok("a good film")["input_ids"]
-    assert tok("a g" + encode_swap("o", "d") + " film")["input_ids"] == tok("a gdo film")["input_ids"]
-    assert tok("a g\u043eod film")["input_ids"] != tok("a good film")["input_ids"]
+    assert out["10"] == {"robust_accuracy": pytest.approx(100 * 4 / 6), "attack_success_rate": 20.0}  # 1 broken of 5 attacked
+    # An example broken with exactly the budget's queries counts as broken at that budget.
+    assert out["20"]["robust_accuracy"] == pytest.approx(100 * 2 / 6) and out["20"]["attack_success_rate"] == 60.0
+    assert out["40"]["robust_accuracy"] == pytest.approx(100 * 1 / 6) and out["40"]["attack_success_rate"] == 80.0
