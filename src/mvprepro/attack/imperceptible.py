@@ -34,9 +34,9 @@ import re
 
 from textattack.transformations import WordSwap
 
+from ..names import IMPERCEPTIBLE_RECIPES
 from .characters import BACKSPACE, LRI, LRO, MARKS, PDF, PDI, RLO, ZERO_WIDTH, HOMOGLYPHS
 
-FAMILIES = ("homoglyph", "invisible", "reorder", "deletion")
 DEFAULT_DELETION_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -91,7 +91,7 @@ def transformation(family: str, letters: str | None = None) -> WordSwap:
         return ReorderSwap()
     if family == "deletion":
         return DeletionInsertion(letters or DEFAULT_DELETION_LETTERS)
-    raise ValueError(f"unknown imperceptible family {family!r}; known: {list(FAMILIES)}")
+    raise ValueError(f"unknown imperceptible family {family!r}; known: {list(IMPERCEPTIBLE_RECIPES)}")
 
 
 # ---------------------------------------------------------------- word splitting

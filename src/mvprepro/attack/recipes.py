@@ -62,7 +62,7 @@ from textattack.transformations import (
 )
 
 from ..data.tasks import Task
-from ..names import RECIPE_VARIANTS, TEXTATTACK_RECIPES
+from ..names import IMPERCEPTIBLE_RECIPES, RECIPE_VARIANTS, TEXTATTACK_RECIPES
 from ..plugins import is_import_path
 from .. import resources
 
@@ -305,7 +305,7 @@ BUILDERS = {
     "pwws": _pwws,
     "deepwordbug": _deepwordbug,
     "bae": _bae,
-    **{family: _imperceptible(family) for family in ("homoglyph", "invisible", "reorder", "deletion")},
+    **{family: _imperceptible(family) for family in IMPERCEPTIBLE_RECIPES},
 }
 
 
