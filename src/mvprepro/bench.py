@@ -17,6 +17,10 @@ eager at the per-job thread count, two threads, bf16 autocast, ``torch.compile``
 int8 quantisation, ONNX Runtime where installed) as speed ratios to fp32 eager, with how far
 their logits and predictions move from fp32 eager's, and one training step fp32 against bf16.
 Texts are demo sentences joined to SST-2-like lengths (about 25 tokens).
+
+``mvprepro bench agreement REFERENCE CANDIDATE``: whether two finished runs of one grid
+(e.g. fp32 and bf16) agree, run by run, and what each stage cost in both
+(:mod:`mvprepro.agreement`).
 """
 
 from __future__ import annotations
@@ -482,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(argv or [])
     if argv[:1] == ["docs"]:
         return docs_main(argv[1:])
+    if argv[:1] == ["agreement"]:  # two finished runs of one grid: do they tell the same story?
+        from .agreement import main as agreement_main
+
+        return agreement_main(argv[1:])
     p = argparse.ArgumentParser(prog="mvprepro bench", description=__doc__.split("\n\n")[0])
     p.add_argument("what", choices=["train", "attack", "all", "cpu"], help="all = train + attack; cpu = the CPU paths compared (not part of all)")
     p.add_argument("--size", choices=list(SIZES), default="base")
