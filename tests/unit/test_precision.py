@@ -98,3 +98,33 @@ def test_train_and_evaluate_record_requested_and_effective_precision(tiny_backbo
     assert fileio.read_json(tmp_path / "model" / "run_info.json")["effective"]["precision"] == effective
     ev.evaluate({"batch_size": 32, "device": "cpu", "precision": "bf16", "degenerate_share": 0.95}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
     assert fileio.read_json(tmp_path / "clean.json")["precision"] == {"requested": "bf16", "effective": effective}
+
+
+@pytest.mark.parametrize("forced", ["1", "0"])
+def test_adaptation_runs_in_the_precision_that_is_recorded(tiny_bert, demo_raw, tmp_path, monkeypatch, forced):
+    """The masked-LM adaptation (the longest single job of a real-data run) follows
+    ``training.precision`` like every other training, and its report says what ran."""
+    from transformers import BertForMaskedLM
+
+    from mvprepro.data.prepare import prepare
+    from mvprepro.data.tasks import PRESETS
+    from mvprepro.train.adapt import adapt_backbone
+
+    monkeypatch.setenv("MVPREPRO_CPU_BF16", forced)
+    prepare(demo_raw["sst2"], tmp_path / "prepared", {"task": PRESETS["sst2"].to_spec(), "protocol": {"split_seed": 0, "validation_fraction": 0.05}})
+    seen: set[torch.dtype] = set()
+    real_forward = torch.nn.Linear.forward
+
+    def forward(self, x):
+        out = real_forward(self, x)
+        if torch.is_grad_enabled():  # the training steps, not the before/after fill-mask reads
+            seen.add(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", forward)
+    settings = {"steps": 3, "lr": 1e-3, "batch_size": 8, "max_length": 32, "mask_prob": 0.15, "heldout_fraction": 0.1, "heldout_max": 8, "seed": 0}
+    adapt_backbone(tiny_bert, [tmp_path / "prepared"], tmp_path / "adapted", {"name": "tiny", "adapt": settings, "device": "cpu", "precision": "bf16"})
+    effective = "bf16" if forced == "1" else "fp32"
+    assert seen == {torch.bfloat16 if forced == "1" else torch.float32}
+    assert fileio.read_json(tmp_path / "adapted" / "adaptation.json")["precision"] == {"requested": "bf16", "effective": effective}
+    assert BertForMaskedLM.from_pretrained(str(tmp_path / "adapted")).bert.embeddings.word_embeddings.weight.dtype == torch.float32  # saved as fp32

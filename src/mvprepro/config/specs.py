@@ -341,7 +341,8 @@ class Plan:
     def adapt_backbone(self, backbone: str) -> dict[str, Any]:
         adapt = {k: v for k, v in self.config["backbones"][backbone]["adapt"].items() if k != "datasets"}
         upstream = [self.download_backbone(backbone), *(self.prepare(d) for d in self.adapt_corpus(backbone))]
-        settings = {"name": backbone, "adapt": adapt, "datasets": self.adapt_corpus(backbone), "device": self.config["training"]["device"]}
+        t = self.config["training"]
+        settings = {"name": backbone, "adapt": adapt, "datasets": self.adapt_corpus(backbone), "device": t["device"], "precision": t["precision"]}
         return self._spec("adapt_backbone", settings, upstream)
 
     def backbone(self, backbone: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from datasets import load_from_disk
 from tqdm.auto import tqdm
 
 from ..fileio import atomic_directory, run_info, write_json_atomic
-from ..runtime import device_for, seed_everything
+from ..runtime import autocast, device_for, precision_record, seed_everything, use_precision
 
 # Sentences whose [MASK] shows what the head has learnt (printed in adaptation.json).
 PROBES = (
@@ -134,7 +134,12 @@ def adapt_backbone(backbone: str | Path, data: list[str | Path], out: str | Path
     if tokenizer.mask_token_id is None:
         raise ValueError(f"backbones.{spec['name']}.adapt: the backbone's tokenizer has no mask token; only masked LMs can be adapted")
 
-    model.to(device_for(spec.get("device", "auto")))
+    device = device_for(spec.get("device", "auto"))
+    model.to(device)
+    # training.precision applies here as to every training: the adaptation is the longest
+    # single job of a real-data run, and the one no other job can run beside on few cores.
+    requested = str(spec.get("precision", "fp32"))
+    precision = use_precision(device, requested)
     texts = training_texts(data)
     order = np.random.default_rng(seed).permutation(len(texts))
     n_held = min(int(settings["heldout_max"]), max(1, int(round(len(texts) * float(settings["heldout_fraction"])))))
@@ -164,8 +169,8 @@ def adapt_backbone(backbone: str | Path, data: list[str | Path], out: str | Path
         batch, queue = [train[i] for i in queue[:batch_size]], queue[batch_size:]
         enc, special = _encode(tokenizer, batch, max_length)
         inputs, labels = _mask(enc["input_ids"], special, tokenizer.mask_token_id, len(tokenizer), prob, gen, corrupt=True)
-        device = next(model.parameters()).device
-        loss = _masked_loss(model, inputs.to(device), enc["attention_mask"].to(device), labels.to(device))
+        with autocast(device, precision):
+            loss = _masked_loss(model, inputs.to(device), enc["attention_mask"].to(device), labels.to(device))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -180,6 +185,7 @@ def adapt_backbone(backbone: str | Path, data: list[str | Path], out: str | Path
         "train_texts": len(train),
         "steps": steps,
         "seconds": seconds,
+        "precision": precision_record(requested, precision),
         "loss": {"first_10": float(np.mean(losses[:10])), "last_10": float(np.mean(losses[-10:]))},
         "probes": {"before": before_probe, "after": probe(model, tokenizer)},
         "run": run_info(spec, seed),
