@@ -32,11 +32,9 @@ from typing import Any
 
 import pandas as pd
 
+from .fileio import read_json as _read
+
 CLEAN_POINTS = 1.0
-
-
-def _read(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
 
 
 def collect(project: str | Path) -> dict[str, dict[str, Any]]:
