@@ -171,6 +171,10 @@ def test_adversarial_training_with_warmup_learns_on_demo_data(tiny_backbone, sst
     epochs first. The model must learn, not collapse, and resist PGD on validation."""
     metrics, clean = _train(tiny_backbone, sst2_tokenized, tmp_path, kind, _adv(epsilon=0.5, epsilon_unit="embedding_norm", warmup_epochs=2))
     assert [r.get("warmup", False) for r in metrics["history"]][:2] == [True, True]
+    # Warm-up checkpoints are never selected, so they are validated clean only (no PGD).
+    for record in metrics["history"][:2]:
+        assert record["val_accuracy"] is None and "val_accuracy_perturbed" not in record
+        assert record["val_accuracy_clean"] > 0
     assert metrics["best_step"] > metrics["history"][1]["step"]  # never a warm-up checkpoint
     assert metrics["adv"]["epsilon"] == pytest.approx(0.5 * metrics["adv"]["embedding_norm"], rel=1e-5)
     assert clean["accuracy"] >= 85.0 and not clean["degenerate"] and not metrics["degenerate"]

@@ -311,6 +311,17 @@ def test_training_curves(tmp_path):
         plots.training_curves(spec, metrics[:3], out)
 
 
+def test_training_curves_leave_a_gap_for_warm_up_evaluations(tmp_path):
+    """A +adv run's warm-up evaluations have no selection accuracy (None in metrics.json)."""
+    history = [{"epoch": 1, "step": 10, "loss": 0.7, "val_accuracy": None, "val_accuracy_clean": 60.0, "warmup": True}]
+    history += [{"epoch": e, "step": 10 * e, "loss": 1 / e, "val_accuracy": 40.0 + e} for e in (2, 3)]
+    path = tmp_path / "adv.json"
+    path.write_text(json.dumps({"history": history}))
+    spec = {"dataset": "sst2", "methods": ["mvp_adv"], "runs": [{"dataset": "sst2", "backbone": "bb", "method": "mvp_adv", "seed": 0}]}
+    plots.training_curves(spec, [str(path)], tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def _clean_and_summaries(tmp_path, numbers):
     """clean.json and attack summaries of hand-made runs, as the evaluate and merge jobs write them."""
     runs, clean, summaries = [], [], []

@@ -10,6 +10,7 @@ rule download_dataset:
         directory("resources/datasets/{dataset}"),
     log:
         "logs/download_dataset/{dataset}.log",
+    priority: 1
     localrule: True
     conda:
         "../../envs/data.yaml"
@@ -29,6 +30,7 @@ rule download_backbone:
         directory("resources/backbones/{backbone}"),
     log:
         "logs/download_backbone/{backbone}.log",
+    priority: 1
     localrule: True
     conda:
         "../../envs/train.yaml"

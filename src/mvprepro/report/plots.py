@@ -138,7 +138,9 @@ def training_curves(spec: dict[str, Any], metrics: list[str], out: str | Path) -
             if sizes:  # with train_sizes: one colour per size
                 label = f"size {run['size']}, " + label
                 colour = colours(sizes.index(run["size"]) % 10)
-            axes[0][col].plot(steps, [h["val_accuracy"] for h in history], style, marker="o", ms=3, color=colour, label=label)
+            # Warm-up evaluations of a +adv run have no selection accuracy (None): a gap.
+            accuracy = [float("nan") if h.get("val_accuracy") is None else h["val_accuracy"] for h in history]
+            axes[0][col].plot(steps, accuracy, style, marker="o", ms=3, color=colour, label=label)
             axes[1][col].plot(steps, [h["loss"] for h in history], style, marker="o", ms=3, color=colour, label=label)
         axes[0][col].set_title(method)
         axes[1][col].set_xlabel("optimizer step")
