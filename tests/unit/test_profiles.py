@@ -87,19 +87,6 @@ def test_only_download_rules_touch_the_network_and_they_stay_local():
     assert not others & cli.ONLINE_COMMANDS
 
 
-def test_the_adaptation_and_its_inputs_go_before_the_attack_resources():
-    """On 2 cores the adaptation (2 threads) waited 96 s for the attack-resource job, which
-    only attacks need, to free a core. The jobs every training waits for must outrank it."""
-    priority = {}
-    for rule in workflow_rules():
-        body = rule.path.read_text().split(f"rule {rule.name}:", 1)[1]
-        body = re.split(r"\n(?=\S)", body, maxsplit=1)[0]
-        found = re.search(r"^    priority: (\d+)$", body, re.MULTILINE)
-        priority[rule.name] = int(found.group(1)) if found else 0
-    first = ("download_dataset", "download_backbone", "prepare", "adapt_backbone")
-    assert min(priority[r] for r in first) > priority["download_attack_resources"]
-
-
 def test_retries_get_more_runtime(tmp_path):
     repo = checkout(tmp_path / "repo")
     result = snakemake(repo, "-n", "--profile", "profiles/slurm", "--attempt", "2")

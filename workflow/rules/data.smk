@@ -8,7 +8,6 @@ rule prepare:
         directory("results/data/{dataset}"),
     log:
         "logs/prepare/{dataset}.log",
-    priority: 1
     conda:
         "../../envs/data.yaml"
     params:

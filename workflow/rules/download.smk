@@ -10,7 +10,6 @@ rule download_dataset:
         directory("resources/datasets/{dataset}"),
     log:
         "logs/download_dataset/{dataset}.log",
-    priority: 1
     localrule: True
     conda:
         "../../envs/data.yaml"
@@ -30,7 +29,6 @@ rule download_backbone:
         directory("resources/backbones/{backbone}"),
     log:
         "logs/download_backbone/{backbone}.log",
-    priority: 1
     localrule: True
     conda:
         "../../envs/train.yaml"

@@ -21,9 +21,6 @@ rule check_prompts:
 
 # Masked-LM adaptation of a backbone without a trained LM head (backbones.<name>.adapt):
 # continued pretraining on the trained datasets' training texts, before any method.
-# Every training waits for it, so it and the jobs before it go first (priority 1): the
-# attack-resource job, which only attacks need, then runs beside the trainings instead of
-# holding one core while the adaptation waits for both.
 rule adapt_backbone:
     input:
         backbone="resources/backbones/{backbone}",
@@ -34,7 +31,6 @@ rule adapt_backbone:
         "logs/adapt_backbone/{backbone}.log",
     benchmark:
         "results/benchmarks/adapt_backbone/{backbone}.tsv"
-    priority: 1
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("adapt", "threads")
