@@ -311,15 +311,24 @@ def test_training_curves(tmp_path):
         plots.training_curves(spec, metrics[:3], out)
 
 
-def test_training_curves_leave_a_gap_for_warm_up_evaluations(tmp_path):
-    """A +adv run's warm-up evaluations have no selection accuracy (None in metrics.json)."""
+def test_training_curves_leave_a_gap_for_warm_up_evaluations(tmp_path, monkeypatch):
+    """A +adv run's warm-up evaluations have no selection accuracy (None in metrics.json),
+    and its curve, the PGD-perturbed accuracy it selects on, is titled as such."""
     history = [{"epoch": 1, "step": 10, "loss": 0.7, "val_accuracy": None, "val_accuracy_clean": 60.0, "warmup": True}]
     history += [{"epoch": e, "step": 10 * e, "loss": 1 / e, "val_accuracy": 40.0 + e} for e in (2, 3)]
-    path = tmp_path / "adv.json"
-    path.write_text(json.dumps({"history": history}))
-    spec = {"dataset": "sst2", "methods": ["mvp_adv"], "runs": [{"dataset": "sst2", "backbone": "bb", "method": "mvp_adv", "seed": 0}]}
-    plots.training_curves(spec, [str(path)], tmp_path / "curves.png")
-    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    runs, metrics = [], []
+    for method, selected_on in (("mvp", "clean"), ("mvp_adv", "perturbed")):
+        path = tmp_path / f"{method}.json"
+        path.write_text(json.dumps({"history": history, "selected_on": selected_on}))
+        runs.append({"dataset": "sst2", "backbone": "bb", "method": method, "seed": 0})
+        metrics.append(str(path))
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    plots.training_curves({"dataset": "sst2", "methods": ["mvp", "mvp_adv"], "runs": runs}, metrics, tmp_path / "curves.png")
+    top = figures[0].axes[:2]
+    assert [ax.get_title() for ax in top] == ["mvp", "mvp_adv (PGD-perturbed)"]
+    ys = top[1].get_lines()[0].get_ydata()
+    assert math.isnan(ys[0]) and list(ys[1:]) == [42.0, 43.0]
 
 
 def _clean_and_summaries(tmp_path, numbers):

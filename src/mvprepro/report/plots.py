@@ -127,22 +127,26 @@ def training_curves(spec: dict[str, Any], metrics: list[str], out: str | Path) -
     backbones = sorted({r["backbone"] for r in runs})
     sizes = list(dict.fromkeys(r["size"] for r in runs if "size" in r))
     for col, method in enumerate(shown):
+        selected_on = set()
         for run in (r for r in runs if r["method"] == method):
-            history = read_json(run["metrics"]).get("history", [])
+            metrics_json = read_json(run["metrics"])
+            history = metrics_json.get("history", [])
             if not history:
                 continue
+            selected_on.add(metrics_json.get("selected_on", "clean"))
             steps = [h["step"] for h in history]
             label = f"seed {run['seed']}" + (f", {run['backbone']}" if len(backbones) > 1 else "")
             style = "-" if backbones.index(run["backbone"]) % 2 == 0 else "--"
             colour = colours(int(run["seed"]) % 10)
-            if sizes:  # with train_sizes: one colour per size
+            if len(sizes) > 1:  # several train_sizes: one colour per size
                 label = f"size {run['size']}, " + label
                 colour = colours(sizes.index(run["size"]) % 10)
             # Warm-up evaluations of a +adv run have no selection accuracy (None): a gap.
             accuracy = [float("nan") if h.get("val_accuracy") is None else h["val_accuracy"] for h in history]
             axes[0][col].plot(steps, accuracy, style, marker="o", ms=3, color=colour, label=label)
             axes[1][col].plot(steps, [h["loss"] for h in history], style, marker="o", ms=3, color=colour, label=label)
-        axes[0][col].set_title(method)
+        # A +adv run selects on PGD-perturbed validation accuracy: say which curve this is.
+        axes[0][col].set_title(method + (" (PGD-perturbed)" if selected_on == {"perturbed"} else ""))
         axes[1][col].set_xlabel("optimizer step")
         axes[0][col].grid(alpha=0.3)
         axes[1][col].grid(alpha=0.3)
