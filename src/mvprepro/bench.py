@@ -38,6 +38,7 @@ from typing import Any
 import torch
 
 from .runtime import autocast, use_precision
+from .train.optimizer import adamw
 
 SIZES = {
     # RoBERTa-base's shapes, vocabulary included (the naive baseline's cost depends on it).
@@ -115,7 +116,7 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int, pr
         for kind in ("mlp_ft", "mvp"):
             model = models.build(backbone, _spec(kind)).to(device).train()
             ids = encode_texts(model.tokenizer, [texts[:batch_size]], 512, 32)
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+            opt = adamw(model.parameters(), lr=1e-5)
             labels = torch.tensor([i % 2 for i in range(batch_size)], device=device)
             batch = {k: v.to(device) for k, v in model.collate(ids).items()}
 
@@ -143,7 +144,7 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int, pr
         mvp = models.build(backbone, _spec("mvp"))
         tok = mvp.tokenizer
         full = AutoModelForMaskedLM.from_pretrained(backbone, trust_remote_code=False).to(device).train()
-        opt = torch.optim.AdamW(full.parameters(), lr=1e-5)
+        opt = adamw(full.parameters(), lr=1e-5)
         ids = encode_texts(tok, [texts[:batch_size]], 512, 32)
         rows, masks = prompts.insert_templates(ids, mvp.templates, 512, mvp.specials)
         naive_ids = torch.full((len(rows), 512), tok.pad_token_id, dtype=torch.long)
@@ -437,7 +438,7 @@ def bench_cpu_paths(size: str, queries: int, batch_size: int, threads: int = 1, 
             train: dict[str, Any] = {"batch_size": len(ids), "steps": steps, "threads": threads, "native": native, "native_reason": why}
             for name, bf16 in (("fp32", False), ("bf16_autocast", True)):
                 model = copy.deepcopy(base).train()
-                opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+                opt = adamw(model.parameters(), lr=1e-5)
 
                 def step(model=model, opt=opt, bf16=bf16):
                     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

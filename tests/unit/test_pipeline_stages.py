@@ -622,3 +622,32 @@ def test_training_on_a_subset_of_the_split(stages, tmp_path):
     with pytest.raises(SizeError, match=r"datasets.sst2: train_sizes entry 5000 is larger than its training split"):
         _train(stages, {**spec, "train_size": 5000}, tmp_path / "big", tmp_path / "big.json")
     assert not (tmp_path / "big").exists() and not (tmp_path / "big.json").exists()
+
+
+def test_sentence_encoders_encode_each_distinct_sentence_once(stages):
+    """TextFooler's windowed constraint asks for the starting text's window once per
+    candidate; the encoders encode it once and return every row in the order asked."""
+    import numpy as np
+
+    from mvprepro import resources
+
+    resources.activate(stages["resources"])  # TextAttack's first import reads NLTK data from here
+    from mvprepro.attack.encoders import USEM3Encoder, encode_distinct
+
+    seen: list[list[str]] = []
+
+    def fake(batch: list[str]) -> np.ndarray:
+        seen.append(list(batch))
+        return np.array([[len(s), ord(s[0])] for s in batch], dtype=np.float64)
+
+    asked = ["a window", "b", "a window", "cc", "a window", "b"]
+    rows = encode_distinct(asked, fake, batch_size=2, width=2)
+    assert seen == [["a window", "b"], ["cc"]]
+    assert rows.dtype == np.float32 and rows.tolist() == [[len(s), ord(s[0])] for s in asked]
+    assert encode_distinct([], fake, batch_size=2, width=7).shape == (0, 7)
+
+    use = USEM3Encoder()
+    real = use.encode(["the film was good", "the movie was great", "the film was good"])
+    assert real.shape == (3, 512) and np.array_equal(real[0], real[2])
+    alone = use.encode(["the film was good", "the movie was great"])
+    assert np.allclose(real[:2], alone, atol=1e-6)

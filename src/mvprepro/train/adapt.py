@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ..fileio import atomic_directory, run_info, write_json_atomic
 from ..runtime import autocast, device_for, precision_record, seed_everything, use_precision
+from .optimizer import adamw
 
 # Sentences whose [MASK] shows what the head has learnt (printed in adaptation.json).
 PROBES = (
@@ -155,7 +156,7 @@ def adapt_backbone(backbone: str | Path, data: list[str | Path], out: str | Path
     before = fill_mask_accuracy(model, tokenizer, heldout, max_length, prob, seed)
     before_probe = probe(model, tokenizer)
     steps, batch_size = int(settings["steps"]), int(settings["batch_size"])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings["lr"]), weight_decay=0.01)
+    optimizer = adamw(model.parameters(), lr=float(settings["lr"]), weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(math.ceil(0.06 * steps)), steps)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed + 1)

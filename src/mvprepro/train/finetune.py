@@ -24,6 +24,7 @@ from ..data.subsets import subset_indices
 from ..fileio import atomic_directory, read_json, run_info, write_json_atomic
 from ..runtime import autocast, device_for, seed_everything, use_precision
 from . import adversarial, checkpoint, models, probe
+from .optimizer import adamw
 from .evaluate import is_degenerate, validate
 
 
@@ -52,7 +53,7 @@ def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.
             continue
         (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr)
+    return adamw(groups, lr=lr, weight_decay=weight_decay)
 
 
 def _check_output(model: models.MethodModel, ids: list[list[int]], device: Any) -> None:
