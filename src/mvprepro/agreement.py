@@ -15,6 +15,13 @@ pooled):
   with both validation accuracies (a near-tie can flip under rounding, which is a reason,
   not a silent pass);
 - **collapse**: a run flagged degenerate in one folder and not in the other fails;
+- **paired outcomes** (reported, not judged): every attacked example is the same test
+  example in both folders, so each row also counts the examples whose outcome flipped,
+  successful in the reference and failed in the candidate or the reverse, with an exact
+  two-sided sign test. With about 20 attacked examples per seed, one flip moves a seed's
+  success rate by about 5 points and a 3-seed mean by 1.5, so a row can leave a tight seed
+  spread on two flips; the flips pooled over the grid say whether the candidate's attacks
+  are systematically weaker or stronger, or the moves are noise;
 - **time**: per rule, the summed job seconds from both ``costs.csv`` and their ratio.
 
 Runs present in only one folder are listed and fail the check, so two different grids are
@@ -26,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +60,11 @@ def collect(project: str | Path) -> dict[str, dict[str, Any]]:
             attacks = {}
             for summary in sorted((clean.parent / "attacks").glob("*.json")):
                 s = _read(summary)
-                attacks[summary.stem] = {k: s.get(k) for k in ("attack_success_rate", "robust_accuracy")}
+                records = summary.with_name(f"{summary.stem}.records.jsonl")
+                attacks[summary.stem] = {
+                    **{k: s.get(k) for k in ("attack_success_rate", "robust_accuracy")},
+                    "outcomes": _outcomes(records) if records.exists() else None,
+                }
             evals[clean.parent.name.removeprefix("eval-")] = {
                 "accuracy": c["accuracy"],
                 "degenerate": bool(c.get("degenerate")),
@@ -69,6 +80,42 @@ def collect(project: str | Path) -> dict[str, dict[str, Any]]:
     if not runs:
         raise FileNotFoundError(f"no finished run (metrics.json) under {root}")
     return runs
+
+
+def _outcomes(records: Path) -> dict[int, str]:
+    """Each attacked example's result (successful, failed, skipped, ...) by its test position."""
+    rows = (json.loads(line) for line in records.read_text().splitlines() if line.strip())
+    return {int(r["position"]): str(r["result"]) for r in rows}
+
+
+def _flip(reference: str, candidate: str) -> str:
+    if reference == candidate:
+        return "same"
+    if (reference, candidate) == ("successful", "failed"):
+        return "success_to_failed"
+    if (reference, candidate) == ("failed", "successful"):
+        return "failed_to_success"
+    return "other_changes"  # e.g. skipped in one: the clean prediction moved
+
+
+def sign_test(a: int, b: int) -> float:
+    """Exact two-sided sign test of ``a`` against ``b`` paired changes (1.0 when there are none)."""
+    n = a + b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(a, b) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def _flips(counts: Counter) -> dict[str, Any]:
+    a, b = counts["success_to_failed"], counts["failed_to_success"]
+    return {
+        "examples": sum(counts.values()),
+        "success_to_failed": a,
+        "failed_to_success": b,
+        "other_changes": counts["other_changes"],
+        "sign_test_p": sign_test(a, b),
+    }
 
 
 def _row(key: str) -> str:
@@ -90,6 +137,7 @@ def compare(reference: dict[str, dict[str, Any]], candidate: dict[str, dict[str,
     collapse = []
     # row -> target -> metric -> ([reference values], [candidate values])
     pooled: dict[tuple[str, str], dict[str, tuple[list[float], list[float]]]] = defaultdict(lambda: defaultdict(lambda: ([], [])))
+    flips: dict[tuple[str, str, str], Counter] = defaultdict(Counter)  # (row, target, attack) -> outcome changes
     max_run_clean = 0.0
     precisions: dict[str, set] = {"reference": set(), "candidate": set()}
     for key in shared:
@@ -120,6 +168,11 @@ def compare(reference: dict[str, dict[str, Any]], candidate: dict[str, dict[str,
                 for metric in ("attack_success_rate", "robust_accuracy"):
                     cell[f"{attack}:{metric}"][0].append(float(re["attacks"][attack][metric]))
                     cell[f"{attack}:{metric}"][1].append(float(ce["attacks"][attack][metric]))
+                ro, co = re["attacks"][attack].get("outcomes"), ce["attacks"][attack].get("outcomes")
+                if ro is not None and co is not None:
+                    counter = flips[(_row(key), target, attack)]
+                    for position in sorted(ro.keys() & co.keys()):
+                        counter[_flip(ro[position], co[position])] += 1
 
     rows = []
     for (row, target), cell in sorted(pooled.items()):
@@ -145,6 +198,9 @@ def compare(reference: dict[str, dict[str, Any]], candidate: dict[str, dict[str,
                     "within": (abs(diff) <= limit + 1e-9) if judged else None,
                 }
             )
+            attack = metric.split(":")[0]
+            if metric.endswith("attack_success_rate") and (row, target, attack) in flips:
+                rows[-1]["outcomes"] = _flips(flips[(row, target, attack)])
     failures = [r for r in rows if r["within"] is False]
     return {
         "runs_compared": len(shared),
@@ -156,6 +212,7 @@ def compare(reference: dict[str, dict[str, Any]], candidate: dict[str, dict[str,
         "checkpoints_differing": checkpoints,
         "collapse_differing": collapse,
         "failures": failures,
+        "outcomes": _flips(sum(flips.values(), Counter())) if flips else None,
         "agrees": not failures and not collapse and not only_ref and not only_cand and bool(shared),
     }
 
@@ -169,6 +226,22 @@ def stage_seconds(project: str | Path) -> dict[str, float]:
     return {str(rule): float(s) for rule, s in table.groupby("rule", sort=False)["seconds"].sum().items()}
 
 
+def _reading(outcomes: dict[str, Any]) -> str:
+    a, b = outcomes["success_to_failed"], outcomes["failed_to_success"]
+    if a == b:
+        return "as many flips each way"
+    side = "weaker" if a > b else "stronger"
+    if outcomes["sign_test_p"] < 0.05:
+        return f"the candidate's attacks are systematically {side}"
+    return f"more flips make the candidate's attacks {side}, within what chance gives"
+
+
+def _fmt_flips(outcomes: dict[str, Any] | None) -> str:
+    if not outcomes:
+        return "–"
+    return f"{outcomes['success_to_failed']} / {outcomes['failed_to_success']} of {outcomes['examples']}"
+
+
 def _fmt(x: float | None, digits: int = 1) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
@@ -180,8 +253,8 @@ def markdown(result: dict[str, Any], times: dict[str, dict[str, float]] | None =
         f"candidate {', '.join(result['precision']['candidate'])}; largest clean-accuracy difference of one run: "
         f"{result['max_run_clean_difference']:.2f} points. Verdict: **{'agrees' if result['agrees'] else 'does not agree'}**.",
         "",
-        "| row | metric | seeds | reference | candidate | difference | allowed |",
-        "|---|---|---|---|---|---|---|",
+        "| row | metric | seeds | reference | candidate | difference | allowed | examples flipped (success -> failed / failed -> success) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         if r["metric"].endswith("robust_accuracy"):
@@ -191,8 +264,17 @@ def markdown(result: dict[str, Any], times: dict[str, dict[str, float]] | None =
         mark = "" if r["within"] in (True, None) else " ✗"
         lines.append(
             f"| {row} | {r['metric'].replace(':attack_success_rate', ' success')} | {r['seeds']} | {_fmt(r['reference_mean'])} | "
-            f"{_fmt(r['candidate_mean'])} | {r['difference']:+.1f}{mark} | {allowed} |"
+            f"{_fmt(r['candidate_mean'])} | {r['difference']:+.1f}{mark} | {allowed} | {_fmt_flips(r.get('outcomes'))} |"
         )
+    total = result.get("outcomes")
+    if total:
+        lines += [
+            "",
+            f"Paired outcomes, every attack pooled (reported, not judged): {total['examples']} attacked examples compared; "
+            f"{total['success_to_failed']} successful in the reference and failed in the candidate, {total['failed_to_success']} the "
+            f"reverse, {total['other_changes']} other changes (the clean prediction moved); two-sided sign test p = "
+            f"{total['sign_test_p']:.3g} ({_reading(total)}).",
+        ]
     lines += ["", f"Selected checkpoints that differ: {len(result['checkpoints_differing'])} of {result['runs_compared']} runs."]
     if result["checkpoints_differing"]:
         lines += ["", "| run | step (reference / candidate) | validation accuracy (reference / candidate) | candidate at the reference's step |", "|---|---|---|---|"]

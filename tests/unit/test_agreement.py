@@ -19,7 +19,16 @@ def _write(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data))
 
 
-def _project(root: Path, precision: str = "fp32", clean_shift: float = 0.0, success_shift: float = 0.0, step: dict | None = None, collapse: bool = False, seeds=(0, 1, 2)) -> Path:
+def _project(
+    root: Path,
+    precision: str = "fp32",
+    clean_shift: float = 0.0,
+    success_shift: float = 0.0,
+    step: dict | None = None,
+    collapse: bool = False,
+    seeds=(0, 1, 2),
+    records=None,
+) -> Path:
     for method in ("mlp_ft", "mvp"):
         for seed in seeds:
             run = root / "results" / "runs" / "sst2" / "tiny" / method / "size-64" / f"seed-{seed}"
@@ -32,6 +41,9 @@ def _project(root: Path, precision: str = "fp32", clean_shift: float = 0.0, succ
             )
             success = SUCCESS[seed] + (success_shift if method == "mlp_ft" else 0.0)
             _write(run / "eval-sst2" / "attacks" / "textfooler.json", {"attack_success_rate": success, "robust_accuracy": 100 - success})
+            if records is not None:  # {position: result} of each attacked example
+                lines = [json.dumps({"position": pos, "result": result}) for pos, result in records(method, seed).items()]
+                (run / "eval-sst2" / "attacks" / "textfooler.records.jsonl").write_text("\n".join(lines) + "\n")
     costs = root / "results" / "tables" / "costs.csv"
     costs.parent.mkdir(parents=True, exist_ok=True)
     factor = 0.5 if precision == "bf16" else 1.0
@@ -111,3 +123,49 @@ def test_cli_exit_code_json_and_stage_times(tmp_path, capsys):
     assert bench_main(["agreement", str(tmp_path / "ref"), str(tmp_path / "bad")]) == 1
     with pytest.raises(FileNotFoundError, match="results/runs does not exist"):
         agreement.collect(tmp_path / "nowhere")
+
+
+def _outcomes(method: str, seed: int, flipped: bool = False) -> dict[int, str]:
+    """Ten attacked examples: 6 successful, 3 failed, 1 skipped; ``flipped`` moves MLP-FT's
+    position 0 to failed in every seed and position 6 to successful in seed 0."""
+    out = {**{p: "successful" for p in range(6)}, **{p: "failed" for p in range(6, 9)}, 9: "skipped"}
+    if flipped and method == "mlp_ft":
+        out[0] = "failed"
+        if seed == 0:
+            out[6] = "successful"
+    return out
+
+
+def test_paired_outcomes_count_the_examples_that_flipped(tmp_path):
+    """Each attacked example is paired with itself across the two folders: the report counts
+    the flips each way per row and pooled, with an exact sign test, and judges nothing by it."""
+    ref = agreement.collect(_project(tmp_path / "ref", records=_outcomes))
+    cand = agreement.collect(_project(tmp_path / "cand", precision="bf16", records=lambda m, s: _outcomes(m, s, flipped=True)))
+    result = agreement.compare(ref, cand)
+    rows = {r["row"].split("/")[2]: r for r in result["rows"] if r["metric"] == "textfooler:attack_success_rate"}
+    assert rows["mlp_ft"]["outcomes"] == {"examples": 30, "success_to_failed": 3, "failed_to_success": 1, "other_changes": 0, "sign_test_p": 0.625}
+    assert rows["mvp"]["outcomes"]["success_to_failed"] == rows["mvp"]["outcomes"]["failed_to_success"] == 0
+    assert result["outcomes"]["examples"] == 60 and result["outcomes"]["sign_test_p"] == 0.625
+    assert result["agrees"]  # the summaries did not move: flips are reported, not judged
+    text = agreement.markdown(result)
+    assert "| 3 / 1 of 30 |" in text and "3 successful in the reference and failed in the candidate, 1 the reverse" in text
+    assert "within what chance gives" in text
+
+    assert agreement.sign_test(10, 0) == pytest.approx(2 / 1024) and agreement.sign_test(0, 0) == 1.0
+    assert agreement.sign_test(3, 3) == 1.0 and agreement.sign_test(1, 9) == agreement.sign_test(9, 1)
+    # a skipped example in one folder is another change, not a flip of the attack
+    cand = agreement.collect(_project(tmp_path / "skip", records=lambda m, s: {**_outcomes(m, s), 0: "skipped"}))
+    assert agreement.compare(ref, cand)["outcomes"]["other_changes"] == 6
+
+    # folders without per-example records: nothing paired, and the table says so
+    plain = agreement.compare(agreement.collect(_project(tmp_path / "a")), agreement.collect(_project(tmp_path / "b")))
+    assert plain["outcomes"] is None and "outcomes" not in plain["rows"][1]
+    assert "| – |" in agreement.markdown(plain) and "Paired outcomes" not in agreement.markdown(plain)
+
+
+def test_systematic_flips_are_named(tmp_path):
+    ref = agreement.collect(_project(tmp_path / "ref", records=lambda m, s: {p: "successful" for p in range(8)}))
+    cand = agreement.collect(_project(tmp_path / "cand", records=lambda m, s: {p: "failed" if p < 3 else "successful" for p in range(8)}))
+    result = agreement.compare(ref, cand)
+    assert result["outcomes"]["success_to_failed"] == 18 and result["outcomes"]["sign_test_p"] < 0.05
+    assert "the candidate's attacks are systematically weaker" in agreement.markdown(result)
