@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from .fileio import read_json as _read
+from .fileio import read_jsonl
 
 CLEAN_POINTS = 1.0
 
@@ -84,8 +85,7 @@ def collect(project: str | Path) -> dict[str, dict[str, Any]]:
 
 def _outcomes(records: Path) -> dict[int, str]:
     """Each attacked example's result (successful, failed, skipped, ...) by its test position."""
-    rows = (json.loads(line) for line in records.read_text().splitlines() if line.strip())
-    return {int(r["position"]): str(r["result"]) for r in rows}
+    return {int(r["position"]): str(r["result"]) for r in read_jsonl(records)}
 
 
 def _flip(reference: str, candidate: str) -> str:

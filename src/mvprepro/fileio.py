@@ -68,6 +68,12 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.load(fh)
 
 
+def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
+    """One JSON value per non-blank line (attack shards and records)."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a scratch directory that replaces ``path`` only if the block succeeds."""

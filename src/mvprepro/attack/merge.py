@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..fileio import read_json, write_json_atomic, write_text_atomic
+from ..fileio import read_json, read_jsonl, write_json_atomic, write_text_atomic
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -75,8 +75,7 @@ def merge_attack(
         raise ValueError(f"{len(shards)} shard files and {len(constraints)} constraint reports: pass one of each per shard")
     rows: list[dict[str, Any]] = []
     for f in shards:
-        with open(f, encoding="utf-8") as fh:
-            rows += [json.loads(line) for line in fh if line.strip()]
+        rows += read_jsonl(f)
     rows.sort(key=lambda r: r["position"])
     positions = [r["position"] for r in rows]
     if positions != list(range(len(rows))):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from ..aggregate.formats import html_document
 from ..attack.characters import visible
 from ..aggregate.tables import attach_files
 from ..data.tasks import get_task
-from ..fileio import write_text_atomic
+from ..fileio import read_jsonl, write_text_atomic
 
 
 def highlight(original: str, perturbed: str) -> str:
@@ -42,11 +41,6 @@ def highlight(original: str, perturbed: str) -> str:
         if j2 > j1:
             pieces.append(f"<ins>{visible(' '.join(b[j1:j2]))}</ins>")
     return " ".join(pieces)
-
-
-def _read_records(path: str | Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 def _label(names: tuple[str, ...], index: int) -> str:
@@ -96,7 +90,7 @@ def adversarial_examples(spec: dict[str, Any], records: list[str], out: str | Pa
             for attack in spec["attacks"]:
                 shown, successes, attacked = [], 0, 0
                 for run in mine:
-                    rows = _read_records(run["records"][attack])
+                    rows = read_jsonl(run["records"][attack])
                     attacked += sum(r["result"] != "skipped" for r in rows)
                     for row in rows:
                         if row["result"] == "successful":
