@@ -321,3 +321,39 @@ def test_every_method_starts_from_the_adapted_backbone(monkeypatch):
 def test_a_backbone_without_adapt_has_no_adaptation_job(monkeypatch):
     plan = _real_plan(monkeypatch, lambda c: c["backbones"]["minilm"].pop("adapt"))
     assert plan.adapt_corpus("minilm") == [] and plan.backbone("minilm") == plan.download_backbone("minilm")
+
+
+def test_nearest_neighbours_of_some_rows_match_the_full_pass():
+    from mvprepro.download.attack_resources import _nearest
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    dist = ((vectors[:, None] - vectors[None]) ** 2).sum(-1)
+    np.fill_diagonal(dist, -1.0)
+    expected = np.argsort(dist, axis=1, kind="stable")[:, :6]
+    full = _nearest(vectors, 5, chunk=64)  # several chunks, the last one short
+    assert np.array_equal(full, expected)
+    rows = np.array([3, 150, 299])
+    some = _nearest(vectors, 5, chunk=2, rows=rows)
+    assert np.array_equal(some[rows], expected[rows])
+    assert (np.delete(some, rows, axis=0) == -1).all()
+
+
+def test_embeddings_are_built_on_one_thread_whatever_the_job_was_given(tmp_path, monkeypatch):
+    # Counter-fitting on two threads gives other vectors (its gradient sums are reduced in
+    # another order), so other attack neighbours: the build pins itself to one thread.
+    import torch
+
+    from mvprepro.download import attack_resources as ar
+
+    seen, initial = [], torch.get_num_threads()
+    real = ar._nearest
+    monkeypatch.setattr(ar, "_nearest", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    monkeypatch.setattr(ar, "placeable", lambda words: np.ones(len(words), dtype=bool))
+    torch.set_num_threads(2)
+    try:
+        ar.save_embedding(tmp_path / "emb", ["a", "b", "c", "d"], np.eye(4, 3, dtype=np.float32) + 0.1)
+        assert seen == [1]
+        assert torch.get_num_threads() == 2  # restored afterwards
+    finally:
+        torch.set_num_threads(initial)
