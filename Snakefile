@@ -28,8 +28,8 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Every output of the final stages that this config calls for (mvprepro.plan.Plan.default_targets).
 rule all:
     default_target: True
     input:
-        TABLES,
-        FIGURES,
+        PLAN.default_targets(),

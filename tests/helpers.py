@@ -74,10 +74,54 @@ def workflow_rules() -> list[Rule]:
 
 # ---------------------------------------------------------------- planning and editing runs
 
-# Summaries every change of runs reaches.
-DOWNSTREAM = ("aggregate", "costs", "compare", "plots", "all")
 # The rules with one job per run (or per evaluation of a run).
 RUN_RULES = ("check_prompts", "train", "evaluate", "attack", "merge_attack")
+
+
+def load_plan(repo: Path, configfile: str):
+    """The Plan of a config of a checkout, as its Snakefile makes it (prompts files and
+    resources are relative to the checkout)."""
+    from snakemake.utils import validate
+
+    from mvprepro.plan import Plan
+
+    config = yaml.safe_load((repo / configfile).read_text())
+    validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    here = os.getcwd()
+    os.chdir(repo)
+    try:
+        plan = Plan(config)
+        plan.default_targets()
+    finally:
+        os.chdir(here)
+    return plan
+
+
+def final_rules_reading(repo: Path, configfile: str, stage: str, match=lambda spec: True) -> set[str]:
+    """The final rules (tables, figures, pages) whose jobs are built from some job of
+    ``stage`` whose spec satisfies ``match``, and ``all``: what a change of those jobs
+    reaches. Derived from the Plan's upstream specs and the stage registry, so a new
+    summary stage is counted without a test edit."""
+    from mvprepro.stages import final_stages
+
+    here = os.getcwd()
+    os.chdir(repo)
+    try:
+        plan = load_plan(repo, configfile)
+        rules = {"all"}
+        for final in final_stages():
+            for job in plan.jobs(final):
+                todo, seen = [plan.as_params(getattr(plan, final)(**job))], set()
+                while todo:
+                    spec = todo.pop()
+                    if spec not in seen:
+                        seen.add(spec)
+                        todo.extend(plan.upstream_of[spec])
+                if any(plan.stage_of[s] == stage and match(json.loads(s)) for s in seen):
+                    rules.add(final)
+    finally:
+        os.chdir(here)
+    return rules
 
 
 def planned_counts(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -89,9 +133,9 @@ def planned_counts(result: subprocess.CompletedProcess) -> dict[str, int]:
     return counts
 
 
-def planned_jobs(repo: Path, configfile: str) -> set[tuple[str, str]]:
+def planned_jobs(repo: Path, *configfiles: str) -> set[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run would execute."""
-    result = snakemake(repo, "-n", "--cores", "1", "--configfile", configfile)
+    result = snakemake(repo, "-n", "--cores", "1", "--configfile", *configfiles)
     assert result.returncode == 0, result.stderr[-3000:]
     jobs, rule = set(), None
     for line in (result.stdout + result.stderr).splitlines():
@@ -146,14 +190,8 @@ def start_and_kill(repo: Path, configfile: str, started, sig: int = signal.SIGKI
 def assert_results_describe_config(repo: Path, configfile: str, monkeypatch) -> None:
     """Every model, clean accuracy and attack summary records exactly the spec the current
     config gives its job: no result of an older config survives anywhere."""
-    from snakemake.utils import validate
-
-    from mvprepro.config import Plan
-
     monkeypatch.chdir(repo)  # prompts files are relative to the run directory
-    config = yaml.safe_load((repo / configfile).read_text())
-    validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
-    plan = Plan(config)
+    plan = load_plan(repo, configfile)
     for run in plan.runs():
         key = plan.key(run)
         path = repo / "results" / "runs" / run["dataset"] / run["backbone"] / run["method"] / f"size-{run['size']}" / f"seed-{run['seed']}"

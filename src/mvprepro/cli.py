@@ -1,7 +1,10 @@
-"""``mvprepro``: one sub-command per pipeline stage (declared in :mod:`mvprepro.stages`).
+"""``mvprepro``: one sub-command per pipeline stage, and the tools a user runs by hand.
+
+Stage commands are declared in :mod:`mvprepro.stages`; tools (:mod:`mvprepro.tools`) in
+:data:`TOOLS` below. ``mvprepro --help`` lists both, apart.
 
 The Snakemake rules call these commands with a JSON ``--spec`` holding the settings of the
-job (built by :class:`mvprepro.config.Plan`, and recorded by Snakemake as the job's params)
+job (built by :class:`mvprepro.plan.Plan`, and recorded by Snakemake as the job's params)
 and one option per file the job reads or writes, taken from the rule's ``input:`` and
 ``output:``. Settings and files never mix: no path is read from a spec. The same commands
 work by hand, with ``--spec @file.json``.
@@ -14,6 +17,7 @@ internet behaves exactly like one with it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -21,6 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from .stages import BY_COMMAND, STAGES, Stage, gpu_stages, online_commands
+
+# Tools a user runs by hand, each a module of mvprepro.tools with its own ``main(argv)`` and
+# options (``mvprepro <tool> --help``). No stage imports them, so editing one reruns nothing.
+TOOLS = {
+    "lock": ("mvprepro.tools.lock", "pin a config's inputs to what its downloads resolved to (a config overlay)"),
+    "bench": ("mvprepro.tools.bench", "benchmarks: training steps, attack queries, CPU paths, agreement of two runs, docs"),
+    "migrate-layout": ("mvprepro.tools.migrate", "move results written by the previous results layout (no rerun)"),
+}
 
 # Both derived from the stage registry (mvprepro.stages).
 ONLINE_COMMANDS = online_commands()
@@ -47,8 +59,15 @@ def _device_preference(spec: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mvprepro", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    width = max(map(len, TOOLS)) + 2
+    tools = "\n".join(f"  {name:<{width}}{help}" for name, (_, help) in TOOLS.items())
+    p = argparse.ArgumentParser(
+        prog="mvprepro",
+        description="Reproduce MVP (arXiv 2303.07320) and go further: the commands of the pipeline's stages and its tools.",
+        epilog=f"tools (run by hand; mvprepro <tool> --help):\n{tools}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, title="stage commands (the workflow's rules call these; mvprepro <command> --help)", metavar="<command>")
     for stage in STAGES.values():
         s = sub.add_parser(stage.command, help=stage.help)
         s.add_argument("--spec", type=_spec, required=True, help="JSON settings (or @file.json)")
@@ -69,19 +88,10 @@ def run(stage: Stage, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # benchmarks have their own options (mvprepro bench --help)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from .bench import main as bench_main
-
-        return bench_main(argv[1:])
-    if argv[:1] == ["lock"]:  # pin a config's inputs to what its downloads resolved to (mvprepro.lock)
-        from .lock import main as lock_main
-
-        return lock_main(argv[1:])
-    if argv[:1] == ["migrate-layout"]:  # a one-off move of older results (mvprepro.migrate)
-        from .migrate import main as migrate_main
-
-        return migrate_main(argv[1:])
+    if argv[:1] and argv[0] in TOOLS:  # a tool has its own options (mvprepro <tool> --help)
+        if argv[0] == "bench":  # benchmarks build their models offline
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return int(importlib.import_module(TOOLS[argv[0]][0]).main(argv[1:]) or 0)
     args = _parser().parse_args(argv)
     if args.command not in ONLINE_COMMANDS:
         for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):

@@ -33,7 +33,7 @@ TASK_NAMES = ("sst2", "ag_news", "boolq")
 
 # attacks.<name>.recipe: textattack:<name>, TextAttack's own recipes that this pipeline can
 # give their resources: the TextAttack class, and the resources it loads (checked against
-# attack_resources before any job runs; mvprepro.config.validate).
+# attack_resources before any job runs; mvprepro.plan.validate).
 TEXTATTACK_RECIPES = {
     "deepwordbug": ("textattack.attack_recipes:DeepWordBugGao2018", ("stopwords",)),
     "pruthi": ("textattack.attack_recipes:Pruthi2019", ("stopwords",)),

@@ -9,7 +9,7 @@ runs in, and jobs run in), so a module of your project needs no installation:
 
 Your module's code is part of what a job was built from: :func:`code_digest` hashes its
 source and that of every module of the same folder tree it imports, and the job's
-provenance includes it (:mod:`mvprepro.config.specs`), so editing it reruns exactly the
+provenance includes it (:mod:`mvprepro.plan.plan`), so editing it reruns exactly the
 jobs that use it. Every failure (not found, no such name, raised on import) is a
 :class:`PluginError` naming the config key and the import path.
 

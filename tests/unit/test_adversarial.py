@@ -15,9 +15,10 @@ import yaml
 from snakemake.utils import validate
 
 from mvprepro import fileio
-from mvprepro.config import ConfigError, Plan, check
-from mvprepro.train import adversarial, finetune, models
-from mvprepro.train.evaluate import evaluate, is_degenerate, prediction_counts
+from mvprepro.plan import ConfigError, Plan, check
+from mvprepro.train import adversarial, models, train as train_stage
+from mvprepro.train.evaluate import evaluate
+from mvprepro.train.predict import is_degenerate, prediction_counts
 from helpers import REPO
 
 TEXTS = ["the film was good .", "critics hated this movie and the plot is dreadful", "a lovely story"]
@@ -125,13 +126,13 @@ def test_selection_never_prefers_a_degenerate_checkpoint():
     counters = {"best_acc": -1.0, "best_degenerate": True}
     collapsed = {"degenerate": True, "val_accuracy": 50.0}
     learned = {"degenerate": False, "val_accuracy": 3.0}
-    assert finetune.better(collapsed, counters)  # anything beats nothing
+    assert train_stage.better(collapsed, counters)  # anything beats nothing
     counters.update(best_acc=50.0, best_degenerate=True)
-    assert finetune.better(learned, counters)  # lower accuracy, but it reads its input
+    assert train_stage.better(learned, counters)  # lower accuracy, but it reads its input
     counters.update(best_acc=3.0, best_degenerate=False)
-    assert not finetune.better({"degenerate": True, "val_accuracy": 99.0}, counters)
-    assert finetune.better({"degenerate": False, "val_accuracy": 4.0}, counters)
-    assert not finetune.better({"degenerate": False, "val_accuracy": 3.0}, counters)  # ties keep the first
+    assert not train_stage.better({"degenerate": True, "val_accuracy": 99.0}, counters)
+    assert train_stage.better({"degenerate": False, "val_accuracy": 4.0}, counters)
+    assert not train_stage.better({"degenerate": False, "val_accuracy": 3.0}, counters)  # ties keep the first
 
 
 # ---------------------------------------------------------------- training end to end
@@ -160,7 +161,7 @@ def _train(tiny_backbone, tok, out, kind: str, adv: dict) -> tuple[dict, dict]:
         method.update(verbalizer=[["negative"], ["positive"]], pool_label_words="max", pool_templates="mean",
                       templates=["Sentiment of the statement is [MASK] .", "[SEP] The statement is [MASK]"])
     spec = {"dataset": "sst2", "task": "sst2", "num_labels": 2, "backbone": "tiny", "seed": 0, "training": TRAINING, "method": method}
-    finetune.train(spec, tok, tiny_backbone, out / "model", out / "metrics.json")
+    train_stage.train(spec, tok, tiny_backbone, out / "model", out / "metrics.json")
     evaluate({"batch_size": 32, "device": "cpu", "precision": "fp32", "degenerate_share": 0.95}, out / "model", tok, out / "clean.json")
     return fileio.read_json(out / "metrics.json"), fileio.read_json(out / "clean.json")
 

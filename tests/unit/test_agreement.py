@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mvprepro import agreement
-from mvprepro.bench import main as bench_main
+from mvprepro.tools import agreement
+from mvprepro.tools.bench import main as bench_main
 
 SUCCESS = {0: 60.0, 1: 70.0, 2: 80.0}  # reference attack success per seed: std 10 points
 

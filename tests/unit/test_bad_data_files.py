@@ -11,7 +11,7 @@ import pytest
 
 from mvprepro.data.prepare import prepare
 from mvprepro.data.tasks import ProtocolError, from_config
-from mvprepro.download.datasets import download_dataset
+from mvprepro.download.download_dataset import download_dataset
 from mvprepro.download.sources import SourceError
 
 TASK = {"text": "text", "label": "label", "labels": ["ham", "spam"], "splits": {"train": "train", "test": "test"}}

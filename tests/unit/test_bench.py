@@ -20,7 +20,7 @@ def test_bench_smoke(tmp_path, capsys):
 
 def test_bench_cpu_paths_smoke(tmp_path):
     """Every CPU path gets a row: figures, or why it did not run (a missing package, an error)."""
-    from mvprepro.bench import CPU_PATHS
+    from mvprepro.tools.bench import CPU_PATHS
 
     out = tmp_path / "cpu_paths.json"
     assert main(["bench", "cpu", "--size", "tiny", "--device", "cpu", "--steps", "1", "--queries", "4", "--batch-size", "4", "--json", str(out)]) == 0

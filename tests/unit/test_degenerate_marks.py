@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from mvprepro.aggregate import tables as aggregate
+from mvprepro.aggregate import aggregate
+from mvprepro.aggregate import runs as runs_table
 
 ATTACKS = ["textfooler"]
 
@@ -81,13 +82,13 @@ def test_runs_csv_flags_each_run_from_the_clean_json_it_was_measured_on(tmp_path
         ("mvp", 1): (72.0, 34.0, _flags(False)),
     }
     out = _aggregate(tmp_path, COLLAPSED, ood)
-    long = aggregate.read_runs(out["runs"])
+    long = runs_table.read_runs(out["runs"])
     assert long["degenerate"].dtype == bool
     flagged = long[long.degenerate][["method", "seed", "evaluated_on"]].drop_duplicates()
     assert sorted(map(tuple, flagged.values.tolist())) == [("mlp_ft", 0, "imdb"), ("mvp", 1, "sst2")]
     # Every row of the collapsed run carries the flag: clean accuracy and each attack metric.
     mine = long[(long.method == "mvp") & (long.seed == 1) & (long.evaluated_on == "sst2")]
-    assert len(mine) == 1 + len(aggregate.ATTACK_METRICS) and mine.degenerate.all()
+    assert len(mine) == 1 + len(runs_table.ATTACK_METRICS) and mine.degenerate.all()
     assert (long.degenerate_share == 0.95).all()
     # The summary counts only the in-distribution collapse.
     table = pd.read_csv(out["csv"])
@@ -128,7 +129,7 @@ def test_when_every_row_collapsed_none_is_bold(tmp_path):
 def test_clean_json_without_the_keys_counts_as_not_degenerate(tmp_path):
     numbers = {(m, s): (90.0, 40.0 + s, None) for m in ("mlp_ft", "mvp") for s in (0, 1)}
     out = _aggregate(tmp_path, numbers)
-    long = aggregate.read_runs(out["runs"])
+    long = runs_table.read_runs(out["runs"])
     assert not long.degenerate.any() and long.degenerate_share.isna().all()
     table = pd.read_csv(out["csv"])
     assert table.degenerate_seeds.tolist() == [0, 0] and table.textfooler_best.all()

@@ -290,11 +290,11 @@ def test_cli_entry_points_cover_every_rule_command():
     entries = _cli_entry_points()
     used = {c for r in workflow_rules() for c in r.commands}
     assert used <= set(entries), used - set(entries)
-    assert entries["train"] == ("mvprepro.train.finetune", "train")
+    assert entries["train"] == ("mvprepro.train.train", "train")
     assert entries["evaluate"] == ("mvprepro.train.evaluate", "evaluate")
-    assert entries["check-prompts"] == ("mvprepro.train.check", "check_prompts")
-    assert entries["merge-attack"] == ("mvprepro.attack.merge", "merge_attack")
-    assert entries["download-attack-resources"] == ("mvprepro.download.attack_resources", "download_attack_resources")
+    assert entries["check-prompts"] == ("mvprepro.train.check_prompts", "check_prompts")
+    assert entries["merge-attack"] == ("mvprepro.attack.merge_attack", "merge_attack")
+    assert entries["download-attack-resources"] == ("mvprepro.download.download_attack_resources", "download_attack_resources")
 
 
 def _distribution(import_name: str) -> str:

@@ -96,7 +96,7 @@ def test_the_plans_gpu_specs_carry_the_configs_device(monkeypatch):
     import yaml
     from snakemake.utils import validate
 
-    from mvprepro import config as cfg
+    from mvprepro import plan as planner
 
     repo = REPO
     monkeypatch.chdir(repo)
@@ -105,7 +105,7 @@ def test_the_plans_gpu_specs_carry_the_configs_device(monkeypatch):
     validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
     for device in ("cpu", "auto"):
         config["training"]["device"] = device
-        plan = cfg.Plan(config)
+        plan = planner.Plan(config)
         run = ("sst2", "tiny-roberta", "mvp", 0)
         specs = {
             "adapt-backbone": plan.adapt_backbone("tiny-roberta"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mvprepro.attack.characters import HOMOGLYPHS, LOOKS_LIKE, visible
-from mvprepro.attack.merge import by_query_budget
+from mvprepro.attack.merge_attack import by_query_budget
 
 
 @pytest.fixture(scope="module")
 def families(tmp_path_factory):
-    from mvprepro import resources
-    from mvprepro.download.attack_resources import fetch
+    from mvprepro import attack_resources as resources
+    from mvprepro.download.download_attack_resources import fetch
 
     manifest = tmp_path_factory.mktemp("res") / "manifest.json"
     fetch({"embeddings": {}, "nltk": "builtin", "sentence_encoder": "none"}, manifest)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-from mvprepro.download.attack_resources import fetch as fetch_attack_resources
+from mvprepro.download.download_attack_resources import fetch as fetch_attack_resources
 from mvprepro.names import METHOD_KINDS
 from mvprepro.train import adversarial, models, probe, prompts
 from mvprepro.train.templates import parse_template
@@ -242,13 +242,13 @@ def test_mvp_on_bert_and_gpt2_matches_full_vocabulary(request, fixture, causal):
 def test_mvp_end_to_end_on_bert_and_gpt2(request, fixture, demo_raw, tmp_path):
     """Prepare, tokenize, train, evaluate and attack MVP on another backbone family."""
     from mvprepro import fileio
-    from mvprepro.attack.merge import merge_attack
-    from mvprepro.attack.run import attack
+    from mvprepro.attack.merge_attack import merge_attack
+    from mvprepro.attack.attack import attack
     from mvprepro.data.prepare import prepare
     from mvprepro.data.tokenize import tokenize
-    from mvprepro.train.check import check_prompts
+    from mvprepro.train.check_prompts import check_prompts
     from mvprepro.train.evaluate import evaluate
-    from mvprepro.train.finetune import train
+    from mvprepro.train.train import train
 
     backbone = request.getfixturevalue(fixture)
     prepare(demo_raw["boolq"], tmp_path / "data", {"dataset": "boolq", "task": "boolq", "protocol": {}})
@@ -300,7 +300,7 @@ def test_clsprompt_reads_bare_label_words_and_mvp_spaced_ones(tiny_backbone, tok
 
 
 def test_mvp_validates_every_interval_times_its_templates():
-    from mvprepro.train.finetune import evaluation_interval
+    from mvprepro.train.train import evaluation_interval
 
     cfg = {"eval_every_steps": 1000, "scale_eval_with_templates": True}
     four = {"kind": "mvp", "templates": ["a [MASK]"] * 4}
@@ -320,7 +320,7 @@ def test_perturbed_validation_is_reproducible_and_leaves_training_randomness_alo
     assert adversarial.perturbed_accuracy(model, ids, labels, _adv(epsilon=5.0), seed=3) == first
     assert not model.training
     # With a zero-size perturbation it is the clean accuracy.
-    from mvprepro.train.evaluate import accuracy
+    from mvprepro.train.predict import accuracy
 
     clean = accuracy(model, ids, labels)
     assert adversarial.perturbed_accuracy(model, ids, labels, _adv(epsilon=1e-9, random_start=False), seed=3) == clean
@@ -331,7 +331,7 @@ def test_training_clips_the_gradient_norm(tiny_backbone, tokenizer, demo_raw, tm
     optimizer step; null turns it off."""
     from mvprepro.data.prepare import prepare
     from mvprepro.data.tokenize import tokenize
-    from mvprepro.train.finetune import train
+    from mvprepro.train.train import train
 
     prepare(demo_raw["sst2"], tmp_path / "data", {"dataset": "sst2", "task": "sst2", "protocol": {"max_train_examples": 32}})
     tokenize(tmp_path / "data", tiny_backbone, tmp_path / "tok", {"task": "sst2", "max_length": 64, "prompt_reserve": 0})

@@ -9,7 +9,7 @@ import pytest
 
 from mvprepro import names
 from mvprepro.data.tasks import PRESETS
-from mvprepro.download.attack_resources import fetch as fetch_attack_resources
+from mvprepro.download.download_attack_resources import fetch as fetch_attack_resources
 from mvprepro.train.models import MODEL_CLASSES, kind_class
 from helpers import REPO
 
@@ -36,8 +36,8 @@ def test_method_kinds():
 
 @pytest.fixture(scope="module")
 def recipe_builders(tmp_path_factory):
-    """TextAttack imports only once NLTK's stopwords are local (mvprepro.resources.activate)."""
-    from mvprepro import resources
+    """TextAttack imports only once NLTK's stopwords are local (mvprepro.attack_resources.activate)."""
+    from mvprepro import attack_resources as resources
 
     manifest = tmp_path_factory.mktemp("resources") / "manifest.json"
     spec = {"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}

@@ -9,7 +9,7 @@ import yaml
 from snakemake.utils import validate
 
 from helpers import REPO
-from mvprepro import config as cfg
+from mvprepro import plan as planner
 from mvprepro import plugins
 from mvprepro.train import models
 
@@ -28,8 +28,8 @@ def demo(monkeypatch) -> dict:
 def _check(config: dict) -> str:
     config = copy.deepcopy(config)
     validate(config, SCHEMA)
-    with pytest.raises(cfg.ConfigError) as err:
-        cfg.check(config)
+    with pytest.raises(planner.ConfigError) as err:
+        planner.check(config)
     return str(err.value)
 
 
@@ -44,8 +44,8 @@ def test_a_user_kind_is_resolved_like_the_built_ins(demo):
     cls = models.kind_class(KIND)
     assert issubclass(cls, models.MethodModel) and cls.reads_label_words and cls.backbone_head == "lm"
     demo["methods"]["start_bias"] = {"kind": KIND, "options": {"pool": "mean"}}
-    plan = cfg.Plan(demo)
-    cfg.check(demo)
+    plan = planner.Plan(demo)
+    planner.check(demo)
     spec = plan.method("sst2", "tiny-roberta", "start_bias")
     assert spec["verbalizer"] == [["negative"], ["positive"]] and spec["options"] == {"pool": "mean"}
     assert plan.uses_prompts("start_bias")  # its label words are checked by a check_prompts job
@@ -114,13 +114,13 @@ def test_user_code_joins_the_provenance_of_exactly_its_jobs(demo, tmp_path, monk
     (package / "unrelated.py").write_text("X = 1\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     demo["methods"]["mine"] = {"kind": "mine.kind:Kind"}
-    before = {m: cfg.Plan(demo).train("sst2", "tiny-roberta", m, 0) for m in demo["methods"]}
+    before = {m: planner.Plan(demo).train("sst2", "tiny-roberta", m, 0) for m in demo["methods"]}
     digest = plugins.code_digest("mine.kind:Kind", "k")
     (package / "unrelated.py").write_text("X = 2\n")
     assert plugins.code_digest("mine.kind:Kind", "k") == digest  # not imported by the kind
     (package / "helper.py").write_text("SCALE = 2\n")
     assert plugins.code_digest("mine.kind:Kind", "k") != digest  # imported by it: part of its code
-    after = cfg.Plan(demo)
+    after = planner.Plan(demo)
     for method in demo["methods"]:
         changed = before[method] != after.train("sst2", "tiny-roberta", method, 0)
         assert changed == (method == "mine"), method
@@ -144,7 +144,7 @@ def test_recipes_by_import_path_and_textattack_name_are_checked_before_any_job(d
     demo["attacks"]["mine"] = {"recipe": "homoglyph", "options": {"a": 1}}
     assert "attacks.mine.options: only your own builders" in _check(demo)
     demo["attacks"]["mine"] = {"recipe": "textattack:deepwordbug"}
-    cfg.check(validated(demo))
+    planner.check(validated(demo))
 
 
 def validated(config: dict) -> dict:
@@ -153,8 +153,8 @@ def validated(config: dict) -> dict:
 
 
 def test_a_user_recipe_that_returns_the_wrong_thing_is_named(demo, tmp_path, monkeypatch):
-    from mvprepro import resources
-    from mvprepro.download.attack_resources import fetch
+    from mvprepro import attack_resources as resources
+    from mvprepro.download.download_attack_resources import fetch
 
     manifest = tmp_path / "res" / "manifest.json"
     fetch({"embeddings": {}, "nltk": "builtin", "sentence_encoder": "none"}, manifest)

@@ -17,14 +17,14 @@ import pytest
 import yaml
 from datasets import Dataset, DatasetDict
 
-from mvprepro import config as cfg
-from mvprepro.aggregate.tables import markdown, summarise
+from mvprepro import plan as planner
+from mvprepro.aggregate.aggregate import markdown, summarise
 from mvprepro.data.tasks import PRESETS, ProtocolError, Task, TaskError, from_config, get_task, prepare_splits
 from mvprepro.download.builders import build_dataset
 from mvprepro.download.datasets import fetch_dataset, load_local_dataset
 from mvprepro.download.sources import SourceError
-from mvprepro.report.ood import effective_robustness_table
-from mvprepro.train.evaluate import model_labels
+from mvprepro.report.effective_robustness import effective_robustness_table
+from mvprepro.train.predict import model_labels
 from helpers import REPO
 
 
@@ -218,18 +218,19 @@ def own(monkeypatch):
 
 
 def _error(config: dict) -> str:
-    with pytest.raises(cfg.ConfigError) as err:
-        cfg.check(config)
+    with pytest.raises(planner.ConfigError) as err:
+        planner.check(config)
     return str(err.value)
 
 
 def test_the_example_config_is_valid_and_plans_its_runs(own):
-    cfg.check(own)
-    plan = cfg.Plan(own)
-    assert plan.datasets == ["reviews", "claims"] and plan.all_datasets == ["reviews", "stars", "claims"]
+    planner.check(own)
+    plan = planner.Plan(own)
+    # Inline tasks come in name order (the config's key order never matters).
+    assert plan.datasets == ["claims", "reviews"] and plan.all_datasets == ["claims", "reviews", "stars"]
     assert {r["dataset"] for r in plan.runs()} == {"reviews", "claims"}
     assert [(r["dataset"], r["target"]) for r in plan.evaluations(own=False)] == [("reviews", "stars")] * 2
-    assert [(r["dataset"], r["target"]) for r in plan.evaluations()] == [("reviews", "reviews"), ("reviews", "stars")] * 2 + [("claims", "claims")] * 2
+    assert [(r["dataset"], r["target"]) for r in plan.evaluations()] == [("claims", "claims")] * 2 + [("reviews", "reviews"), ("reviews", "stars")] * 2
     # On its own dataset (the default target) an evaluation's spec names no target.
     assert plan.attack("reviews", "tiny-roberta", "mvp", 0, "textfooler", 0, "reviews") == plan.attack("reviews", "tiny-roberta", "mvp", 0, "textfooler", 0)
     attack = plan.attack("reviews", "tiny-roberta", "mvp", 0, "textfooler", 0, "stars")
@@ -276,14 +277,14 @@ def test_evaluate_on_and_naming_errors(own, mutate, message):
 def test_classes_are_matched_by_name_or_by_label_map(own):
     own["datasets"]["stars"]["task"]["labels"] = ["positive", "neutral", "negative"]
     own["datasets"]["stars"]["task"]["label_map"] = {1: "negative", 2: "negative", 3: "neutral", 4: "positive", 5: "positive"}
-    assert cfg.Plan(own).evaluate("reviews", "tiny-roberta", "mvp", 0, "stars")["class_map"] == [2, 1, 0]
+    assert planner.Plan(own).evaluate("reviews", "tiny-roberta", "mvp", 0, "stars")["class_map"] == [2, 1, 0]
     own["datasets"]["stars"]["task"]["labels"] = ["good", "ok", "bad"]
     own["datasets"]["stars"]["task"]["label_map"] = {1: "bad", 2: "bad", 3: "ok", 4: "good", 5: "good"}
     own["datasets"]["reviews"]["evaluate_on"] = [{"dataset": "stars", "label_map": {"good": "positive", 1: 1, "bad": 0}}]
-    assert cfg.Plan(own).evaluate("reviews", "tiny-roberta", "mvp", 0, "stars")["class_map"] == [2, 1, 0]
+    assert planner.Plan(own).evaluate("reviews", "tiny-roberta", "mvp", 0, "stars")["class_map"] == [2, 1, 0]
     config = copy.deepcopy(own)
     config["attacks"]["textfooler"]["max_words_perturbed"] = {"default": 0.2, "reviews": 0.3}
-    cfg.check(config)  # an inline task's dataset name keys its share
+    planner.check(config)  # an inline task's dataset name keys its share
 
 
 # ---------------------------------------------------------------- tables and report

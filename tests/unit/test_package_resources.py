@@ -188,12 +188,12 @@ def test_tagger_pickle_becomes_nltk_json_with_the_universal_map(tmp_path, monkey
 
 
 def test_only_words_an_attack_can_place_are_kept(tmp_path):
-    from mvprepro.resources import activate
-    from mvprepro.download.attack_resources import _fetch_nltk
+    from mvprepro.attack_resources import activate
+    from mvprepro.download.download_attack_resources import _fetch_nltk
 
     _fetch_nltk("builtin", tmp_path / "res" / "nltk_data", None)  # importing textattack needs stopwords
     activate(tmp_path / "res")
-    from mvprepro.download.attack_resources import placeable, save_embedding
+    from mvprepro.download.download_attack_resources import placeable, save_embedding
 
     words = ["good", ",", "well-known", "'s", "", "--", "bad", "fine"]
     assert placeable(words).tolist() == [True, False, True, False, False, False, True, True]
@@ -237,7 +237,7 @@ def test_adaptation_trains_the_mlm_on_training_texts_only(tmp_path, tiny_bert, d
     from mvprepro.data.prepare import prepare
     from mvprepro.data.tasks import PRESETS
     from mvprepro.fileio import read_json
-    from mvprepro.train.adapt import adapt_backbone, training_texts
+    from mvprepro.train.adapt_backbone import adapt_backbone, training_texts
 
     prepared = tmp_path / "prepared"
     prepare(demo_raw["sst2"], prepared, {"task": PRESETS["sst2"].to_spec(), "protocol": {"split_seed": 0, "validation_fraction": 0.05}})
@@ -290,7 +290,7 @@ def _real_plan(monkeypatch, edit=None):
     import yaml
     from snakemake.utils import validate
 
-    from mvprepro import config as cfg
+    from mvprepro import plan as planner
 
     repo = REPO
     monkeypatch.chdir(repo)
@@ -298,14 +298,15 @@ def _real_plan(monkeypatch, edit=None):
     if edit:
         edit(data)
     validate(data, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
-    cfg.check(data)
-    return cfg.Plan(data)
+    planner.check(data)
+    return planner.Plan(data)
 
 
 def test_every_method_starts_from_the_adapted_backbone(monkeypatch):
     plan = _real_plan(monkeypatch)
     adapted = plan.adapt_backbone("minilm")
-    assert plan.backbone("minilm") == adapted and adapted["datasets"] == ["rotten_tomatoes", "bbc_news"]
+    # The corpus in table order (inline tasks by name), whatever the order of the config's keys.
+    assert plan.backbone("minilm") == adapted and adapted["datasets"] == ["bbc_news", "rotten_tomatoes"]
     # editing the adaptation changes every model's spec, but not the download or the data
     longer = _real_plan(monkeypatch, lambda c: c["backbones"]["minilm"]["adapt"].update(steps=301))
     assert longer.download_backbone("minilm") == plan.download_backbone("minilm")
@@ -324,7 +325,7 @@ def test_a_backbone_without_adapt_has_no_adaptation_job(monkeypatch):
 
 
 def test_nearest_neighbours_of_some_rows_match_the_full_pass():
-    from mvprepro.download.attack_resources import _nearest
+    from mvprepro.download.download_attack_resources import _nearest
 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(300, 8)).astype(np.float32)
@@ -344,7 +345,7 @@ def test_embeddings_are_built_on_one_thread_whatever_the_job_was_given(tmp_path,
     # another order), so other attack neighbours: the build pins itself to one thread.
     import torch
 
-    from mvprepro.download import attack_resources as ar
+    from mvprepro.download import download_attack_resources as ar
 
     seen, initial = [], torch.get_num_threads()
     real = ar._nearest

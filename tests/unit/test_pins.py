@@ -14,8 +14,8 @@ from mvprepro.download import pins
 from mvprepro.download.packages import PackageError, check_archive
 from mvprepro.download.pins import file_sha256 as sha256_of
 from mvprepro.download.sources import SourceError
-from mvprepro.lock import LockError, load_config, lock
-from mvprepro.report.inputs import input_rows
+from mvprepro.tools.lock import LockError, load_config, lock
+from mvprepro.aggregate.inputs import input_rows
 
 
 def test_an_archive_with_another_hash_stops_naming_the_source(tmp_path):
@@ -145,15 +145,15 @@ def test_the_inputs_table_shows_what_each_source_resolved_to_and_whether_it_is_p
 def test_a_pin_the_source_cannot_use_is_a_config_error(monkeypatch):
     from snakemake.utils import validate
 
-    from mvprepro import config as cfg
+    from mvprepro import plan as planner
 
     monkeypatch.chdir(REPO)
     config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
     config["datasets"]["sst2"]["source"]["sha256"] = "0" * 64  # a builder source
     config["backbones"]["tiny-roberta"]["source"]["revision"] = "main"
-    with pytest.raises(cfg.ConfigError) as err:
-        cfg.check(config)
+    with pytest.raises(planner.ConfigError) as err:
+        planner.check(config)
     assert "datasets.sst2.source.sha256: only package and path sources are checked by hash" in str(err.value)
     assert "backbones.tiny-roberta.source.revision: only hub sources have revisions" in str(err.value)
 

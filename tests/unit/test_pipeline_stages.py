@@ -10,15 +10,15 @@ import pytest
 from snakemake.utils import validate
 
 from mvprepro import fileio
-from mvprepro.attack import merge as attack_merge
-from mvprepro.attack import run as attack_run
-from mvprepro.config.specs import TRAINING_KEYS
+from mvprepro.attack import merge_attack as attack_merge
+from mvprepro.attack import attack as attack_run
+from mvprepro.plan.plan import TRAINING_KEYS
 from mvprepro.data.prepare import prepare
 from mvprepro.data.tokenize import tokenize
 from mvprepro.digest import digest_of
-from mvprepro.download.attack_resources import fetch as fetch_attack_resources
+from mvprepro.download.download_attack_resources import fetch as fetch_attack_resources
 from mvprepro.train.evaluate import evaluate
-from mvprepro.train.finetune import train
+from mvprepro.train.train import train
 
 from interrupt import run_then_stop
 
@@ -360,7 +360,7 @@ def test_embedding_from_text_file(tmp_path):
     A ``path:`` source reaches the job as ``{"local": true}`` in the spec, its file as an
     argument (a rule input), never as a path inside the spec.
     """
-    from mvprepro import resources as res
+    from mvprepro import attack_resources as res
 
     vec = tmp_path / "vectors.txt"
     vec.write_text("3 2\ngood 1.0 0.0\ngreat 0.9 0.1\nbad -1.0 0.0\n")
@@ -386,7 +386,7 @@ def test_embedding_from_text_file(tmp_path):
 
 
 def test_nltk_from_a_local_folder(tmp_path):
-    from mvprepro import resources as res
+    from mvprepro import attack_resources as res
 
     nltk_dir = tmp_path / "nltk_data"
     (nltk_dir / "corpora" / "stopwords").mkdir(parents=True)
@@ -404,7 +404,7 @@ def test_nltk_from_a_local_folder(tmp_path):
 
 def test_killed_training_resumes_from_its_checkpoint(stages, tmp_path, monkeypatch):
     """A job killed after epoch 1 resumes at epoch 2 and ends byte-identical to an unbroken run."""
-    from mvprepro.train import finetune as train_mod
+    from mvprepro.train import train as train_mod
 
     class Killed(Exception):
         pass
@@ -431,7 +431,7 @@ def test_killed_training_resumes_from_its_checkpoint(stages, tmp_path, monkeypat
 
 
 def test_checkpoint_of_another_spec_is_ignored(stages, tmp_path, monkeypatch):
-    from mvprepro.train import finetune as train_mod
+    from mvprepro.train import train as train_mod
 
     def kill(epoch):
         raise RuntimeError("killed")
@@ -450,7 +450,7 @@ def test_checkpoint_of_another_spec_is_ignored(stages, tmp_path, monkeypatch):
 def test_length_grouped_batches_cover_each_example_once():
     import random
 
-    from mvprepro.train.finetune import epoch_batches
+    from mvprepro.train.train import epoch_batches
 
     lengths = [random.Random(i).randrange(5, 100) for i in range(1000)]
     plain = epoch_batches(lengths, 8, random.Random(0), False)
@@ -521,8 +521,8 @@ def test_embedding_from_a_zip_url(tmp_path):
     """The download path for text-format embeddings such as GloVe (here from a file:// URL)."""
     import zipfile
 
-    from mvprepro import resources as res
-    from mvprepro.download import attack_resources as download
+    from mvprepro import attack_resources as res
+    from mvprepro.download import download_attack_resources as download
 
     archive = tmp_path / "glove.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -629,7 +629,7 @@ def test_sentence_encoders_encode_each_distinct_sentence_once(stages):
     candidate; the encoders encode it once and return every row in the order asked."""
     import numpy as np
 
-    from mvprepro import resources
+    from mvprepro import attack_resources as resources
 
     resources.activate(stages["resources"])  # TextAttack's first import reads NLTK data from here
     from mvprepro.attack.encoders import USEM3Encoder, encode_distinct

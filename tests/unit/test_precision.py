@@ -15,7 +15,7 @@ import torch
 
 from mvprepro import fileio, runtime
 from mvprepro.train import evaluate as ev
-from mvprepro.train import finetune, models
+from mvprepro.train import models, train as train_stage
 
 
 def _model(backbone) -> models.MethodModel:
@@ -93,7 +93,7 @@ def test_train_and_evaluate_record_requested_and_effective_precision(tiny_backbo
     monkeypatch.setenv("MVPREPRO_CPU_BF16", forced)
     prepare(demo_raw["sst2"], tmp_path / "data", {"dataset": "sst2", "task": "sst2", "protocol": {}})
     tokenize(tmp_path / "data", tiny_backbone, tmp_path / "tok", {"task": "sst2", "max_length": 64, "prompt_reserve": 0})
-    finetune.train(_train_spec("bf16"), tmp_path / "tok", tiny_backbone, tmp_path / "model", tmp_path / "metrics.json")
+    train_stage.train(_train_spec("bf16"), tmp_path / "tok", tiny_backbone, tmp_path / "model", tmp_path / "metrics.json")
     effective = "bf16" if forced == "1" else "fp32"
     assert fileio.read_json(tmp_path / "model" / "run_info.json")["effective"]["precision"] == effective
     ev.evaluate({"batch_size": 32, "device": "cpu", "precision": "bf16", "degenerate_share": 0.95}, tmp_path / "model", tmp_path / "tok", tmp_path / "clean.json")
@@ -108,7 +108,7 @@ def test_adaptation_runs_in_the_precision_that_is_recorded(tiny_bert, demo_raw, 
 
     from mvprepro.data.prepare import prepare
     from mvprepro.data.tasks import PRESETS
-    from mvprepro.train.adapt import adapt_backbone
+    from mvprepro.train.adapt_backbone import adapt_backbone
 
     monkeypatch.setenv("MVPREPRO_CPU_BF16", forced)
     prepare(demo_raw["sst2"], tmp_path / "prepared", {"task": PRESETS["sst2"].to_spec(), "protocol": {"split_seed": 0, "validation_fraction": 0.05}})
@@ -135,11 +135,11 @@ def test_training_and_adaptation_use_the_fused_adamw(tiny_backbone, monkeypatch)
     loops over the tensors in Python, 0.11 s of every real-data step against 0.017 s), and
     it is the same algorithm: one step from the same gradients lands within float rounding of
     the loop's."""
-    from mvprepro.train import adapt
+    from mvprepro.train import adapt_backbone as adapt
     from mvprepro.train.optimizer import adamw
 
     model = _model(tiny_backbone)
-    optimizer = finetune._optimizer(model, lr=1e-3, weight_decay=0.01)
+    optimizer = train_stage._optimizer(model, lr=1e-3, weight_decay=0.01)
     assert optimizer.defaults["fused"] is True
     assert [g["weight_decay"] for g in optimizer.param_groups] == [0.01, 0.0]  # the paper's no-decay group kept
     assert "adamw(" in Path(adapt.__file__).read_text()  # the adaptation steps with the same helper

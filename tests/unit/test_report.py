@@ -10,8 +10,10 @@ import pytest
 from scipy import stats
 
 from mvprepro.aggregate import costs
-from mvprepro.aggregate import tables as aggregate
-from mvprepro.report import compare, examples, plots
+from mvprepro.aggregate import aggregate
+from mvprepro.plan import readers
+from mvprepro.report import adversarial_examples as examples
+from mvprepro.report import compare, plots, published, training_curves
 
 
 def _long(values: dict[tuple[str, str, str, int], float], attack_values=None) -> pd.DataFrame:
@@ -98,11 +100,11 @@ def test_unpaired_seeds_are_left_out(long):
 
 
 def test_comparison_pairs_default_to_the_papers_and_reject_unknown_methods():
-    assert compare.comparison_pairs({}, ["mlp_ft", "mvp"]) == [("mvp", "mlp_ft")]
-    assert compare.comparison_pairs({}, ["mlp_ft", "mvp", "mlp_ft_adv", "mvp_adv"]) == list(compare.PAPER_COMPARISONS)
-    assert compare.comparison_pairs({"comparisons": [{"method": "a", "baseline": "b"}]}, ["a", "b"]) == [("a", "b")]
+    assert readers.comparison_pairs({}, ["mlp_ft", "mvp"]) == [("mvp", "mlp_ft")]
+    assert readers.comparison_pairs({}, ["mlp_ft", "mvp", "mlp_ft_adv", "mvp_adv"]) == list(readers.PAPER_COMPARISONS)
+    assert readers.comparison_pairs({"comparisons": [{"method": "a", "baseline": "b"}]}, ["a", "b"]) == [("a", "b")]
     with pytest.raises(ValueError, match=r"report.comparisons\[0\].baseline is 'zzz'"):
-        compare.comparison_pairs({"comparisons": [{"method": "a", "baseline": "zzz"}]}, ["a", "b"])
+        readers.comparison_pairs({"comparisons": [{"method": "a", "baseline": "zzz"}]}, ["a", "b"])
 
 
 
@@ -172,15 +174,15 @@ HEADER = "dataset,backbone,method,metric,attack,value,source\n"
 def test_published_csv_errors_name_the_row_and_fix(tmp_path, body, message):
     path = tmp_path / "published.csv"
     path.write_text(HEADER + body)
-    with pytest.raises(compare.PublishedError, match=message):
-        compare.load_published(path)
+    with pytest.raises(published.PublishedError, match=message):
+        published.load_published(path)
 
 
 def test_published_csv_needs_its_header(tmp_path):
     path = tmp_path / "published.csv"
     path.write_text("dataset,method,value\nsst2,mvp,80\n")
-    with pytest.raises(compare.PublishedError, match="missing columns"):
-        compare.load_published(path)
+    with pytest.raises(published.PublishedError, match="missing columns"):
+        published.load_published(path)
 
 
 def test_ours_beside_published(tmp_path, long):
@@ -192,7 +194,7 @@ def test_ours_beside_published(tmp_path, long):
         + "boolq,bb,mvp,clean_accuracy,,82,README figure\n"
         + "ag_news,bb,mvp,clean_accuracy,,90,Table 1\n"
     )
-    table = compare.beside_published(long, compare.load_published(path), ["sst2", "boolq"])
+    table = compare.beside_published(long, published.load_published(path), ["sst2", "boolq"])
     cell = table[(table.dataset == "sst2") & (table.method == "mvp") & (table.attack == "textfooler")].iloc[0]
     assert cell.published == 45 and cell.difference == pytest.approx(128 / 3 - 45) and cell.num_seeds == 3
     # Only a named attack matches its own cell.
@@ -302,13 +304,13 @@ def test_training_curves(tmp_path):
             metrics.append(str(path))
     spec = {"dataset": "sst2", "methods": ["mlp_ft", "mvp"], "runs": runs}
     out = tmp_path / "curves.png"
-    plots.training_curves(spec, metrics, out)
+    training_curves.training_curves(spec, metrics, out)
     data = out.read_bytes()
     assert data[:4] == b"\x89PNG"
-    plots.training_curves(spec, metrics, tmp_path / "again.png")
+    training_curves.training_curves(spec, metrics, tmp_path / "again.png")
     assert (tmp_path / "again.png").read_bytes() == data
     with pytest.raises(ValueError, match="3 metrics files for 4 runs"):
-        plots.training_curves(spec, metrics[:3], out)
+        training_curves.training_curves(spec, metrics[:3], out)
 
 
 def test_training_curves_leave_a_gap_for_warm_up_evaluations(tmp_path, monkeypatch):
@@ -323,8 +325,8 @@ def test_training_curves_leave_a_gap_for_warm_up_evaluations(tmp_path, monkeypat
         runs.append({"dataset": "sst2", "backbone": "bb", "method": method, "seed": 0})
         metrics.append(str(path))
     figures = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
-    plots.training_curves({"dataset": "sst2", "methods": ["mvp", "mvp_adv"], "runs": runs}, metrics, tmp_path / "curves.png")
+    monkeypatch.setattr(training_curves, "save_figure", lambda fig, path: figures.append(fig))
+    training_curves.training_curves({"dataset": "sst2", "methods": ["mvp", "mvp_adv"], "runs": runs}, metrics, tmp_path / "curves.png")
     top = figures[0].axes[:2]
     assert [ax.get_title() for ax in top] == ["mvp", "mvp_adv (PGD-perturbed)"]
     ys = top[1].get_lines()[0].get_ydata()

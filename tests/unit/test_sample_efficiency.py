@@ -11,10 +11,10 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from mvprepro import config as cfg
-from mvprepro.aggregate.tables import markdown, summarise
+from mvprepro import plan as planner
+from mvprepro.aggregate.aggregate import markdown, summarise
 from mvprepro.data.subsets import SizeError, balanced_order, parse_label, resolve, size_label, subset_indices
-from mvprepro.report.efficiency import curve_points, smallest_sizes
+from mvprepro.report.sample_efficiency import curve_points, smallest_sizes
 from helpers import REPO
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -64,7 +64,7 @@ def demo(monkeypatch):
 
 
 def test_without_sizes_runs_train_on_the_full_split(demo):
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     assert {r["size"] for r in plan.runs()} == {"full"}  # a path level like any other
     assert "train_size" not in plan.train("sst2", "tiny-roberta", "mvp", 0)
     # The tables gain a size column only where the config sets train_sizes.
@@ -73,9 +73,9 @@ def test_without_sizes_runs_train_on_the_full_split(demo):
 
 
 def test_the_full_size_is_the_same_run_with_or_without_train_sizes(demo):
-    whole = cfg.Plan(demo).train("sst2", "tiny-roberta", "mvp", 0)
+    whole = planner.Plan(demo).train("sst2", "tiny-roberta", "mvp", 0)
     demo["train_sizes"] = [16, "full"]
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     assert plan.train("sst2", "tiny-roberta", "mvp", 0, "full") == whole
     assert plan.train("sst2", "tiny-roberta", "mvp", 0, "16") != whole
 
@@ -84,7 +84,7 @@ def test_sizes_are_a_dimension_of_every_run(demo):
     demo["train_sizes"] = [16, 64, "full"]
     demo["datasets"]["boolq"]["train_sizes"] = [0.5, "full"]
     validate(demo, SCHEMA)
-    plan = cfg.Plan(demo)
+    plan = planner.Plan(demo)
     assert plan.sizes("sst2") == ["16", "64", "full"] and plan.sizes("boolq") == ["0.5", "full"]
     assert len(plan.runs()) == (3 + 3 + 2) * 4 * 2  # sizes x methods x seeds
     train = plan.train("sst2", "tiny-roberta", "mvp", 0, "64")
@@ -108,8 +108,8 @@ def test_sizes_on_an_evaluate_only_dataset_are_an_error(monkeypatch):
     config = yaml.safe_load((REPO / "config" / "own_dataset.yaml").read_text())
     config["datasets"]["stars"]["train_sizes"] = [8]
     validate(config, SCHEMA)
-    with pytest.raises(cfg.ConfigError, match="datasets.stars.train_sizes: an evaluate_only dataset is never trained on"):
-        cfg.check(config)
+    with pytest.raises(planner.ConfigError, match="datasets.stars.train_sizes: an evaluate_only dataset is never trained on"):
+        planner.check(config)
 
 
 def _long() -> pd.DataFrame:
@@ -148,6 +148,6 @@ def test_the_shipped_sample_efficiency_configs_are_valid(monkeypatch):
     for name in ("config/sample_efficiency.yaml", "config/sample_efficiency_demo.yaml"):
         config = yaml.safe_load((REPO / name).read_text())
         validate(config, SCHEMA)
-        cfg.check(config)
-        plan = cfg.Plan(copy.deepcopy(config))
+        planner.check(config)
+        plan = planner.Plan(copy.deepcopy(config))
         assert plan.sized_datasets() == list(config["datasets"])

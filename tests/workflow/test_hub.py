@@ -117,6 +117,9 @@ def test_config_yaml_sources_download_from_the_hub_at_a_pinned_commit(tiny_backb
         assert overlay["datasets"]["sst2"] == {"source": {"revision": glue_first}}
         assert overlay["backbones"]["roberta-base"] == {"source": {"revision": roberta}}
         first_content = _source(repo, "datasets", "sst2")["content_sha256"]
+        # Added to the finished run, the lock plans nothing: it pins exactly what was downloaded.
+        dry = _run(repo, hub, *TOKENIZED, "-n", "--configfile", "config.yaml", "config.lock.yaml")
+        assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
         glue_moved = hub.commit("dataset", "nyu-mll/glue", _glue(offset=1))
         assert glue_moved != glue_first
         result = _run(repo, hub, "resources/datasets/sst2", "--configfile", "config.yaml", "config.lock.yaml")

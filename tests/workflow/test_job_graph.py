@@ -60,7 +60,7 @@ def test_the_check_sees_an_upstream_the_rule_does_not_read(tmp_path):
     """A Plan that names the clean evaluations as upstream of the examples page (which reads
     only the attack records) is caught, job by job."""
     repo = checkout(tmp_path / "repo")
-    specs = repo / "src" / "mvprepro" / "config" / "specs.py"
+    specs = repo / "src" / "mvprepro" / "plan" / "plan.py"
     text = specs.read_text()
     wide = "upstream = [[self.merge_attack(**self.key(r), attack=a) for a in self.attacks] for r in runs]"
     assert wide in text

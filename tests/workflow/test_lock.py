@@ -1,5 +1,6 @@
-"""A config locked to what its downloads resolved to: the inputs table shows the pins, and a
-local file changed after locking stops its download with an error naming the source."""
+"""A config locked to what its downloads resolved to: added to a finished run it reruns
+nothing but the inputs table, which shows the pins, and a local file changed after locking
+stops its download with an error naming the source."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-from helpers import copy_run, snakemake
+from helpers import copy_run, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -28,6 +29,9 @@ def test_a_locked_config_downloads_exactly_its_inputs_and_refuses_changed_ones(o
     assert all(len(entry["source"]["sha256"]) == 64 for entry in overlay["datasets"].values())
 
     locked = ["--configfile", "config/own_dataset.yaml", "config/own_dataset.lock.yaml"]
+    # Added to the finished run, the lock pins exactly what it downloaded: nothing is fetched,
+    # trained or attacked again; only the inputs table, which reports the pins, is made anew.
+    assert planned_jobs(repo, *locked[1:]) == {("inputs", ""), ("all", "")}
     result = snakemake(repo, "--cores", "2", "results/tables/inputs.csv", *locked)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     table = pd.read_csv(repo / "results" / "tables" / "inputs.csv").set_index("input")

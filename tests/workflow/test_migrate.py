@@ -12,7 +12,7 @@ import pytest
 import yaml
 from helpers import REPO, checkout, snakemake
 
-from mvprepro.migrate import MigrationError, _record_id, migrate, new_path
+from mvprepro.tools.migrate import MigrationError, _record_id, migrate, new_path
 
 # The last commit that wrote the previous layout (runs without a size level, ood/ folders,
 # the *_ood twin rules).

@@ -113,7 +113,7 @@ def test_every_constraint_of_the_paper_is_applied_and_reported(real_run):
 
 
 def test_attacks_make_real_perturbations(real_run):
-    from mvprepro.resources import activate
+    from mvprepro.attack_resources import activate
 
     activate(real_run / "resources" / "attack")
     from nltk.corpus import wordnet as wn

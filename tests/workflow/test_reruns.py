@@ -10,16 +10,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import appended, assert_results_describe_config, checkout, copy_run, DOWNSTREAM, edited_config, planned_counts, planned_jobs, RUN_RULES, snakemake, start_and_kill
+from helpers import appended, assert_results_describe_config, checkout, copy_run, edited_config, final_rules_reading, planned_counts, planned_jobs, RUN_RULES, snakemake, start_and_kill
 
 pytestmark = pytest.mark.workflow
+
+DEMO = "config/demo.yaml"
 
 
 def test_changing_mvp_templates_reruns_only_mvp(demo_run):
     path = edited_config(demo_run, lambda c: c["methods"]["mvp"].update(templates=["[SEP] It was [MASK]"]))
     jobs = planned_jobs(demo_run, path)
     rules = {r for r, _ in jobs}
-    assert rules == {*RUN_RULES, *DOWNSTREAM, "training_curves", "adversarial_examples"}
+    assert rules == {*RUN_RULES, *final_rules_reading(demo_run, DEMO, "train", lambda s: s["method"]["name"] == "mvp")}
+    assert {"aggregate", "training_curves", "adversarial_examples"} < rules
     assert all(re.search(r"method=mvp(,|$)", w) for r, w in jobs if r in RUN_RULES)  # not mvp_adv
     assert len([1 for r, _ in jobs if r == "train"]) == 6  # 3 datasets x 2 seeds
 
@@ -28,7 +31,8 @@ def test_changing_one_attack_reruns_only_that_attack(demo_run):
     path = edited_config(demo_run, lambda c: c["attacks"]["textbugger"].update(max_candidates=3))
     jobs = planned_jobs(demo_run, path)
     # Training curves read only training metrics: they stay.
-    assert {r for r, _ in jobs} == {"attack", "merge_attack", *DOWNSTREAM, "adversarial_examples"}
+    assert {r for r, _ in jobs} == {"attack", "merge_attack", *final_rules_reading(demo_run, DEMO, "attack", lambda s: s["attack_name"] == "textbugger")}
+    assert "training_curves" not in {r for r, _ in jobs}
     assert all("attack=textbugger" in w for r, w in jobs if r in ("attack", "merge_attack"))
     assert len([1 for r, _ in jobs if r == "attack"]) == 24  # 3 datasets x 4 methods x 2 seeds
 
@@ -36,7 +40,7 @@ def test_changing_one_attack_reruns_only_that_attack(demo_run):
 def test_adding_a_seed_adds_only_that_seed(demo_run):
     path = edited_config(demo_run, lambda c: c.update(seeds=[0, 1, 2]))
     jobs = planned_jobs(demo_run, path)
-    assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", *DOWNSTREAM, "training_curves", "adversarial_examples"}
+    assert {r for r, _ in jobs} == {"train", "evaluate", "attack", "merge_attack", *final_rules_reading(demo_run, path, "train", lambda s: s["seed"] == 2)}
     assert all("seed=2" in w for r, w in jobs if r in ("train", "evaluate", "attack", "merge_attack"))
     assert len([1 for r, _ in jobs if r == "train"]) == 12
 
@@ -64,7 +68,8 @@ def test_editing_one_sst2_template_reruns_only_sst2_mvp(demo_run):
         jobs = planned_jobs(demo_run, "config/demo.yaml")
     finally:
         prompts.write_text(original)
-    assert {r for r, _ in jobs} == {*RUN_RULES, *DOWNSTREAM, "training_curves", "adversarial_examples"}
+    sst2_prompts = lambda s: s["dataset"] == "sst2" and s["method"]["name"] in ("mvp", "mvp_adv")  # noqa: E731
+    assert {r for r, _ in jobs} == {*RUN_RULES, *final_rules_reading(demo_run, DEMO, "train", sst2_prompts)}
     assert all("dataset=sst2" in w and re.search(r"method=mvp(_adv)?(,|$)", w) for r, w in jobs if r in RUN_RULES)
     assert {w for r, w in jobs if r in ("training_curves", "adversarial_examples")} == {"dataset=sst2"}
     assert len([1 for r, _ in jobs if r == "train"]) == 4  # mvp and mvp_adv, 2 seeds
@@ -78,7 +83,11 @@ def test_editing_one_sst2_template_reruns_only_sst2_mvp(demo_run):
     [
         ("train/adversarial.py", {"train": 24, "evaluate": 24, "attack": 48}),
         ("train/probe.py", {"train": 24, "evaluate": 24, "attack": 48}),
-        ("train/evaluate.py", {"train": 24, "evaluate": 24, "attack": 48}),
+        # The evaluate stage's module holds the stage alone: no train or attack job reruns.
+        ("train/evaluate.py", {"train": 0, "evaluate": 24, "attack": 0, "aggregate": 1}),
+        ("train/predict.py", {"train": 24, "evaluate": 24, "attack": 48}),
+        # A tool (lock, bench, migrate-layout) is no stage's code: editing it plans nothing.
+        ("tools/bench.py", {"train": 0, "evaluate": 0, "attack": 0, "aggregate": 0}),
         ("attack/recipes.py", {"train": 0, "evaluate": 0, "attack": 48}),
         ("aggregate/formats.py", {"train": 0, "attack": 0, "aggregate": 1, "compare": 1}),
     ],
@@ -89,6 +98,16 @@ def test_editing_any_imported_module_reruns_its_stages(demo_run, module, rules):
     for rule, count in rules.items():
         assert len([1 for r, _ in jobs if r == rule]) == count, (module, rule)
     assert not any(r in ("prepare", "tokenize", "download_dataset", "download_backbone") for r, _ in jobs)
+
+
+def test_a_config_written_another_way_plans_nothing(demo_run):
+    """Keys sorted (or moved), the default training size written out: the same content, so
+    nothing is planned on the finished demo."""
+    config = yaml.safe_load((demo_run / "config" / "demo.yaml").read_text())
+    (demo_run / "config" / "sorted.yaml").write_text(yaml.safe_dump(config, sort_keys=True))
+    assert planned_jobs(demo_run, "config/sorted.yaml") == set()
+    path = edited_config(demo_run, lambda c: c.update(train_sizes=["full"]))
+    assert planned_jobs(demo_run, path) == set()
 
 
 def test_interrupted_attack_rerun_leaves_no_stale_summary(demo_run, tmp_path, monkeypatch):

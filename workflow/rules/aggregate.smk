@@ -1,4 +1,5 @@
-# The results table: mean ± std over seeds per dataset x backbone x method.
+# The results tables: mean ± std over seeds per dataset x backbone x method, what each job
+# cost, and what went in.
 
 
 rule aggregate:
@@ -8,18 +9,18 @@ rule aggregate:
         ood_clean=PLAN.files(PLAN.evaluations(own=False), "clean"),
         ood_attacks=PLAN.files(PLAN.evaluations(own=False), "attacks"),
     output:
-        csv=ensure("results/tables/main.csv", non_empty=True),
-        md=ensure("results/tables/main.md", non_empty=True),
-        tex=ensure("results/tables/main.tex", non_empty=True),
+        csv=ensure(layout.output("aggregate", "csv"), non_empty=True),
+        md=ensure(layout.output("aggregate", "md"), non_empty=True),
+        tex=ensure(layout.output("aggregate", "tex"), non_empty=True),
         html=report(
-            "results/tables/main.html",
+            layout.output("aggregate", "html"),
             caption="../report/main_table.rst",
             category="1. Tables",
             labels={"table": "clean and robust accuracy"},
         ),
-        runs=ensure("results/tables/runs.csv", non_empty=True),
+        runs=ensure(layout.output("aggregate", "runs"), non_empty=True),
     log:
-        "logs/aggregate.log",
+        layout.log("aggregate"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -35,9 +36,9 @@ rule costs:
     input:
         PLAN.benchmark_files(),
     output:
-        "results/tables/costs.csv",
+        layout.output("costs"),
     log:
-        "logs/costs.log",
+        layout.log("costs"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -50,29 +51,28 @@ rule costs:
 # version of the code (workflow/report/inputs.rst).
 rule inputs:
     input:
-        datasets=expand("resources/datasets/{dataset}", dataset=PLAN.all_datasets),
-        backbones=expand("resources/backbones/{backbone}", backbone=BACKBONES),
-        adapted=[
-            f"resources/adapted/{b}"
-            for b in BACKBONES
-            if config["backbones"][b].get("adapt")
-        ],
-        manifest="resources/attack/manifest.json",
+        datasets=expand(layout.DATASET_DOWNLOAD, dataset=PLAN.all_datasets),
+        backbones=expand(layout.BACKBONE_DOWNLOAD, backbone=BACKBONES),
+        adapted=expand(
+            layout.ADAPTED_BACKBONE,
+            backbone=[b for b in BACKBONES if config["backbones"][b].get("adapt")],
+        ),
+        manifest=layout.ATTACK_MANIFEST,
     output:
-        csv="results/tables/inputs.csv",
-        md="results/tables/inputs.md",
+        csv=layout.output("inputs", "csv"),
+        md=layout.output("inputs", "md"),
         html=report(
-            "results/tables/inputs.html",
+            layout.output("inputs", "html"),
             caption="../report/inputs.rst",
             category="1. Tables",
             labels={"table": "inputs"},
         ),
     log:
-        "logs/inputs.log",
+        layout.log("inputs"),
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: PLAN.as_params(PLAN.inputs(CODE_VERSION)),
+        spec=spec("inputs"),
     shell:
         "python -m mvprepro inputs --spec {params.spec:q} --datasets {input.datasets} "
         "--backbones {input.backbones} --adapted {input.adapted} --manifest {input.manifest} "

@@ -5,15 +5,15 @@
 rule attack:
     input:
         model=layout.MODEL,
-        data="results/data/{target}",
-        manifest="resources/attack/manifest.json",
+        data=layout.TARGET_PREPARED,
+        manifest=layout.ATTACK_MANIFEST,
     output:
-        records=ensure(layout.SHARD, non_empty=True),
-        constraints=layout.SHARD_CONSTRAINTS,
+        records=ensure(layout.output("attack", "out"), non_empty=True),
+        constraints=layout.output("attack", "constraints_out"),
     log:
-        layout.ATTACK_LOG,
+        layout.log("attack"),
     benchmark:
-        layout.ATTACK_BENCHMARK
+        layout.BENCHMARKS["attack"]
     conda:
         "../../envs/attack.yaml"
     threads: lambda w: resources_for("attack", "threads")
@@ -34,10 +34,10 @@ rule merge_attack:
         shards=shard_files(".jsonl"),
         constraints=shard_files(".constraints.json"),
     output:
-        summary=ensure(layout.SUMMARY, non_empty=True),
-        records=ensure(layout.RECORDS, non_empty=True),
+        summary=ensure(layout.output("merge_attack", "summary_out"), non_empty=True),
+        records=ensure(layout.output("merge_attack", "records_out"), non_empty=True),
     log:
-        layout.MERGE_LOG,
+        layout.log("merge_attack"),
     conda:
         "../../envs/aggregate.yaml"
     params:

@@ -9,18 +9,22 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-SRC = str(Path(workflow.basedir) / "src")
+# This workflow's own folder: workflow.basedir is the folder of the Snakefile that was run,
+# which is the user's project when this workflow is used as a module (README, "Use it in
+# your own project"), so the folder is found from this file instead.
+WORKFLOW_ROOT = Path(workflow.current_basedir).parents[1]
+SRC = str(WORKFLOW_ROOT / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 
-from mvprepro import config as cfg  # noqa: E402
-from mvprepro.config import layout  # noqa: E402
-from mvprepro.config.version import code_version  # noqa: E402
+from mvprepro.plan import Plan, check, check_duplicate_keys, layout  # noqa: E402
+from mvprepro.plan.readers import attack_resource_paths, local_settings  # noqa: E402
+from mvprepro.plan.version import code_version  # noqa: E402
 
 for _configfile in workflow.configfiles:
-    cfg.check_duplicate_keys(_configfile)
+    check_duplicate_keys(_configfile)
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
-cfg.check(config)
+check(config)
 
 # Jobs run the package from the workflow's own source tree (`python -m mvprepro`), so a
 # conda env only needs the third-party packages and the code that runs is always the code
@@ -59,7 +63,9 @@ def gpu_slots():
 if gpu_slots():
     os.environ.update(MVPREPRO_GPU_SLOTS=",".join(gpu_slots()))
 
-PLAN = cfg.Plan(config)
+# Every job's spec and files; the code version (a git commit, or the package version) is
+# what the inputs table names.
+PLAN = Plan(config, code_version(WORKFLOW_ROOT))
 DATASETS, BACKBONES, METHODS = PLAN.datasets, PLAN.backbones, PLAN.methods
 # The adversarial-budget sweep's extra runs (adv_sweep): method names like mlp_ft_adv-eps0.1.
 SWEEP_METHODS = list(PLAN.sweep_variants)
@@ -79,7 +85,7 @@ wildcard_constraints:
 
 
 def spec(stage):
-    """The params function of a rule: its job's spec (mvprepro.config.specs) as JSON.
+    """The params function of a rule: its job's spec (mvprepro.plan.Plan) as JSON.
 
     The spec is the only params entry: the settings the job runs with and the provenance
     digest of what it was built from, so Snakemake reruns a job exactly when either changes.
@@ -112,7 +118,7 @@ def local_source(section):
 
     def inputs(wildcards):
         name = wildcards.get("dataset") or wildcards.get("backbone")
-        _, path = cfg.specs.local_settings(config[section][name]["source"])
+        _, path = local_settings(config[section][name]["source"])
         return {"local": path} if path else {}
 
     return inputs
@@ -120,23 +126,22 @@ def local_source(section):
 
 def backbone_corpus(wildcards):
     """Datasets whose text a backbone builder trains its tokenizer on."""
-    return [f"resources/datasets/{d}" for d in PLAN.backbone_corpus(wildcards.backbone)]
+    return expand(
+        layout.DATASET_DOWNLOAD, dataset=PLAN.backbone_corpus(wildcards.backbone)
+    )
 
 
 def backbone_dir(wildcards):
     """The backbone every method starts from: adapted (masked-LM adaptation) when the
     backbone has `adapt`, else as downloaded."""
-    root = (
-        "adapted"
-        if config["backbones"][wildcards.backbone].get("adapt")
-        else "backbones"
-    )
-    return f"resources/{root}/{wildcards.backbone}"
+    adapted = config["backbones"][wildcards.backbone].get("adapt")
+    pattern = layout.ADAPTED_BACKBONE if adapted else layout.BACKBONE_DOWNLOAD
+    return pattern.format(backbone=wildcards.backbone)
 
 
 def adapt_corpus(wildcards):
     """Prepared datasets whose training texts a backbone's adaptation reads."""
-    return [f"results/data/{d}" for d in PLAN.adapt_corpus(wildcards.backbone)]
+    return expand(layout.PREPARED, dataset=PLAN.adapt_corpus(wildcards.backbone))
 
 
 def optional_input_flag(name, flag):
@@ -154,7 +159,7 @@ def optional_input_flag(name, flag):
 
 
 def attack_resource_locals(wildcards):
-    return cfg.specs.attack_resource_paths(config)
+    return attack_resource_paths(config)
 
 
 def local_args(wildcards, input):
@@ -166,11 +171,7 @@ def prompt_check(wildcards):
     """A prompt method's check_prompts output; nothing for the other kinds."""
     if not PLAN.uses_prompts(wildcards.method):
         return {}
-    return {
-        "prompt_check": "results/prompts/{dataset}/{backbone}/{method}.json".format(
-            **wildcards
-        )
-    }
+    return {"prompt_check": layout.PROMPT_CHECK.format(**wildcards)}
 
 
 def shard_files(suffix):
@@ -184,68 +185,6 @@ def shard_files(suffix):
     return files
 
 
-REPORT = config["report"]
-# The code the results are made with (a git commit, or the package version): the inputs table.
-CODE_VERSION = code_version(workflow.basedir)
-# The (method, baseline) pairs of the comparison table; checked by cfg.check above.
-COMPARISONS = tuple(tuple(p) for p in cfg.comparison_pairs(REPORT, METHODS))
-
-
 def published_input(wildcards):
-    return {"published": REPORT["published"]} if REPORT["published"] else {}
-
-
-TABLES = [
-    f"results/tables/{name}.{ext}"
-    for name, exts in (
-        ("main", ("csv", "md", "tex", "html")),
-        ("runs", ("csv",)),
-        ("costs", ("csv",)),
-        ("inputs", ("csv", "md", "html")),
-        ("comparisons", ("csv", "md", "html")),
-        ("published", ("csv", "md", "html")),
-    )
-    for ext in exts
-]
-FIGURES = [
-    "results/plots/accuracy.png",
-    "results/plots/attack_success.png",
-    *[f"results/plots/curves/{d}.png" for d in DATASETS],
-    *[f"results/examples/{d}.html" for d in DATASETS],
-    *(
-        [
-            "results/plots/effective_robustness.png",
-            "results/tables/effective_robustness.csv",
-        ]
-        if PLAN.evaluations(own=False)
-        else []
-    ),
-    *(
-        [
-            "results/plots/adv_sweep.png",
-            "results/tables/adv_sweep.csv",
-            "results/tables/adv_sweep.md",
-        ]
-        if PLAN.sweep_points()
-        else []
-    ),
-    *(
-        [
-            "results/plots/query_budget.png",
-            "results/tables/query_budget.csv",
-            "results/tables/query_budget.md",
-        ]
-        if PLAN.budget_attacks()
-        else []
-    ),
-    *[
-        f"results/{kind}/sample_efficiency/{d}.{ext}"
-        for d in PLAN.sized_datasets()
-        for kind, ext in (
-            ("plots", "png"),
-            ("tables", "csv"),
-            ("tables", "md"),
-            ("tables", "html"),
-        )
-    ],
-]
+    published = PLAN.published()
+    return {"published": published} if published else {}

@@ -3,11 +3,11 @@
 
 rule prepare:
     input:
-        raw="resources/datasets/{dataset}",
+        raw=layout.DATASET_DOWNLOAD,
     output:
-        directory("results/data/{dataset}"),
+        directory(layout.output("prepare")),
     log:
-        "logs/prepare/{dataset}.log",
+        layout.log("prepare"),
     conda:
         "../../envs/data.yaml"
     params:
@@ -18,12 +18,12 @@ rule prepare:
 
 rule tokenize:
     input:
-        data="results/data/{dataset}",
+        data=layout.PREPARED,
         backbone=backbone_dir,
     output:
-        directory("results/tokenized/{dataset}/{backbone}"),
+        directory(layout.output("tokenize")),
     log:
-        "logs/tokenize/{dataset}/{backbone}.log",
+        layout.log("tokenize"),
     conda:
         "../../envs/train.yaml"
     params:

@@ -7,9 +7,9 @@ rule download_dataset:
     input:
         unpack(local_source("datasets")),
     output:
-        directory("resources/datasets/{dataset}"),
+        directory(layout.output("download_dataset")),
     log:
-        "logs/download_dataset/{dataset}.log",
+        layout.log("download_dataset"),
     localrule: True
     conda:
         "../../envs/data.yaml"
@@ -26,9 +26,9 @@ rule download_backbone:
         unpack(local_source("backbones")),
         corpus=backbone_corpus,
     output:
-        directory("resources/backbones/{backbone}"),
+        directory(layout.output("download_backbone")),
     log:
-        "logs/download_backbone/{backbone}.log",
+        layout.log("download_backbone"),
     localrule: True
     conda:
         "../../envs/train.yaml"
@@ -44,9 +44,9 @@ rule download_attack_resources:
     input:
         unpack(attack_resource_locals),
     output:
-        manifest="resources/attack/manifest.json",
+        manifest=layout.output("download_attack_resources"),
     log:
-        "logs/download_attack_resources.log",
+        layout.log("download_attack_resources"),
     localrule: True
     conda:
         "../../envs/attack.yaml"

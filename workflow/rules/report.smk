@@ -7,30 +7,30 @@
 rule compare:
     input:
         unpack(published_input),
-        runs="results/tables/runs.csv",
+        runs=layout.output("aggregate", "runs"),
     output:
-        comparisons_csv="results/tables/comparisons.csv",
-        comparisons_md="results/tables/comparisons.md",
+        comparisons_csv=layout.output("compare", "comparisons_csv"),
+        comparisons_md=layout.output("compare", "comparisons_md"),
         comparisons_html=report(
-            "results/tables/comparisons.html",
+            layout.output("compare", "comparisons_html"),
             caption="../report/comparisons.rst",
             category="1. Tables",
             labels={"table": "headline comparisons"},
         ),
-        published_csv="results/tables/published.csv",
-        published_md="results/tables/published.md",
+        published_csv=layout.output("compare", "published_csv"),
+        published_md=layout.output("compare", "published_md"),
         published_html=report(
-            "results/tables/published.html",
+            layout.output("compare", "published_html"),
             caption="../report/published.rst",
             category="1. Tables",
             labels={"table": "ours vs published"},
         ),
     log:
-        "logs/compare.log",
+        layout.log("compare"),
     conda:
         "../../envs/aggregate.yaml"
     params:
-        spec=lambda w: PLAN.as_params(PLAN.compare(COMPARISONS, REPORT["published"])),
+        spec=spec("compare"),
         published=optional_input_flag("published", "--published"),
     shell:
         "python -m mvprepro compare --spec {params.spec:q} --runs {input.runs} {params.published} "
@@ -42,22 +42,22 @@ rule compare:
 
 rule plots:
     input:
-        runs="results/tables/runs.csv",
+        runs=layout.output("aggregate", "runs"),
     output:
         accuracy=report(
-            "results/plots/accuracy.png",
+            layout.output("plots", "accuracy"),
             caption="../report/accuracy.rst",
             category="2. Plots",
             labels={"figure": "clean vs robust accuracy"},
         ),
         success=report(
-            "results/plots/attack_success.png",
+            layout.output("plots", "success"),
             caption="../report/attack_success.rst",
             category="2. Plots",
             labels={"figure": "attack success vs words perturbed"},
         ),
     log:
-        "logs/plots.log",
+        layout.log("plots"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -69,17 +69,17 @@ rule plots:
 
 rule effective_robustness:
     input:
-        runs="results/tables/runs.csv",
+        runs=layout.output("aggregate", "runs"),
     output:
         figure=report(
-            "results/plots/effective_robustness.png",
+            layout.output("effective_robustness", "figure"),
             caption="../report/effective_robustness.rst",
             category="2. Plots",
             labels={"figure": "in- vs out-of-distribution accuracy"},
         ),
-        table="results/tables/effective_robustness.csv",
+        table=layout.output("effective_robustness", "table"),
     log:
-        "logs/effective_robustness.log",
+        layout.log("effective_robustness"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -94,13 +94,13 @@ rule training_curves:
         metrics=lambda w: PLAN.files(PLAN.dataset_runs(w.dataset), "metrics"),
     output:
         report(
-            "results/plots/curves/{dataset}.png",
+            layout.output("training_curves"),
             caption="../report/curves.rst",
             category="3. Training curves",
             labels={"dataset": "{dataset}"},
         ),
     log:
-        "logs/training_curves/{dataset}.log",
+        layout.log("training_curves"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -115,13 +115,13 @@ rule adversarial_examples:
         records=lambda w: PLAN.files(PLAN.dataset_evaluations(w.dataset), "records"),
     output:
         report(
-            "results/examples/{dataset}.html",
+            layout.output("adversarial_examples"),
             caption="../report/examples.rst",
             category="4. Adversarial examples",
             labels={"dataset": "{dataset}"},
         ),
     log:
-        "logs/adversarial_examples/{dataset}.log",
+        layout.log("adversarial_examples"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -134,19 +134,19 @@ rule adversarial_examples:
 # Clean and robust accuracy against training-set size (configs with train_sizes).
 rule sample_efficiency:
     input:
-        runs="results/tables/runs.csv",
+        runs=layout.output("aggregate", "runs"),
         metrics=lambda w: PLAN.files(PLAN.dataset_runs(w.dataset), "metrics"),
     output:
         figure=report(
-            "results/plots/sample_efficiency/{dataset}.png",
+            layout.output("sample_efficiency", "figure"),
             caption="../report/sample_efficiency.rst",
             category="2. Plots",
             labels={"figure": "sample efficiency", "dataset": "{dataset}"},
         ),
-        csv="results/tables/sample_efficiency/{dataset}.csv",
-        md="results/tables/sample_efficiency/{dataset}.md",
+        csv=layout.output("sample_efficiency", "csv"),
+        md=layout.output("sample_efficiency", "md"),
         html=report(
-            "results/tables/sample_efficiency/{dataset}.html",
+            layout.output("sample_efficiency", "html"),
             caption="../report/sample_efficiency_table.rst",
             category="1. Tables",
             labels={
@@ -155,7 +155,7 @@ rule sample_efficiency:
             },
         ),
     log:
-        "logs/sample_efficiency/{dataset}.log",
+        layout.log("sample_efficiency"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -176,15 +176,15 @@ rule adv_sweep:
         ),
     output:
         figure=report(
-            "results/plots/adv_sweep.png",
+            layout.output("adv_sweep", "figure"),
             caption="../report/adv_sweep.rst",
             category="2. Plots",
             labels={"figure": "accuracy vs adversarial budget"},
         ),
-        csv="results/tables/adv_sweep.csv",
-        md="results/tables/adv_sweep.md",
+        csv=layout.output("adv_sweep", "csv"),
+        md=layout.output("adv_sweep", "md"),
     log:
-        "logs/adv_sweep.log",
+        layout.log("adv_sweep"),
     conda:
         "../../envs/aggregate.yaml"
     params:
@@ -204,15 +204,15 @@ rule query_budget:
         ),
     output:
         figure=report(
-            "results/plots/query_budget.png",
+            layout.output("query_budget", "figure"),
             caption="../report/query_budget.rst",
             category="2. Plots",
             labels={"figure": "robust accuracy vs query budget"},
         ),
-        csv="results/tables/query_budget.csv",
-        md="results/tables/query_budget.md",
+        csv=layout.output("query_budget", "csv"),
+        md=layout.output("query_budget", "md"),
     log:
-        "logs/query_budget.log",
+        layout.log("query_budget"),
     conda:
         "../../envs/aggregate.yaml"
     params:

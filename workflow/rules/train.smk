@@ -7,9 +7,9 @@ rule check_prompts:
     input:
         backbone=backbone_dir,
     output:
-        "results/prompts/{dataset}/{backbone}/{method}.json",
+        layout.output("check_prompts"),
     log:
-        "logs/check_prompts/{dataset}/{backbone}/{method}.log",
+        layout.log("check_prompts"),
     conda:
         "../../envs/train.yaml"
     params:
@@ -23,14 +23,14 @@ rule check_prompts:
 # continued pretraining on the trained datasets' training texts, before any method.
 rule adapt_backbone:
     input:
-        backbone="resources/backbones/{backbone}",
+        backbone=layout.BACKBONE_DOWNLOAD,
         data=adapt_corpus,
     output:
-        directory("resources/adapted/{backbone}"),
+        directory(layout.output("adapt_backbone")),
     log:
-        "logs/adapt_backbone/{backbone}.log",
+        layout.log("adapt_backbone"),
     benchmark:
-        "results/benchmarks/adapt_backbone/{backbone}.tsv"
+        layout.BENCHMARKS["adapt_backbone"]
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("adapt", "threads")
@@ -48,15 +48,15 @@ rule adapt_backbone:
 rule train:
     input:
         unpack(prompt_check),
-        tokenized="results/tokenized/{dataset}/{backbone}",
+        tokenized=layout.TOKENIZED,
         backbone=backbone_dir,
     output:
-        model=directory(layout.MODEL),
-        metrics=ensure(layout.METRICS, non_empty=True),
+        model=directory(layout.output("train", "model_out")),
+        metrics=ensure(layout.output("train", "metrics_out"), non_empty=True),
     log:
-        layout.TRAIN_LOG,
+        layout.log("train"),
     benchmark:
-        layout.TRAIN_BENCHMARK
+        layout.BENCHMARKS["train"]
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("train", "threads")
@@ -78,11 +78,11 @@ rule train:
 rule evaluate:
     input:
         model=layout.MODEL,
-        tokenized="results/tokenized/{target}/{backbone}",
+        tokenized=layout.TARGET_TOKENIZED,
     output:
-        ensure(layout.CLEAN, non_empty=True),
+        ensure(layout.output("evaluate"), non_empty=True),
     log:
-        layout.EVALUATE_LOG,
+        layout.log("evaluate"),
     conda:
         "../../envs/train.yaml"
     threads: lambda w: resources_for("evaluate", "threads")

@@ -1,7 +1,7 @@
 """The code points of the imperceptible attacks, and how a page shows them.
 
 Shared by the attack (:mod:`mvprepro.attack.imperceptible`) and the examples page
-(:mod:`mvprepro.report.examples`); it imports nothing but the standard library, so the
+(:mod:`mvprepro.report.adversarial_examples`); it imports nothing but the standard library, so the
 report environment needs no TextAttack.
 """
 

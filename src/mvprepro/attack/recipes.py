@@ -64,7 +64,7 @@ from textattack.transformations import (
 from ..data.tasks import Task
 from ..names import IMPERCEPTIBLE_RECIPES, RECIPE_VARIANTS, TEXTATTACK_RECIPES
 from ..plugins import is_import_path
-from .. import resources
+from .. import attack_resources
 
 USE_ANGULAR_THRESHOLD = 0.840845057  # 1 - 0.5 / pi: TextFooler's 0.5 angle, as TextAttack reads it
 
@@ -117,7 +117,7 @@ class AttackParts:
 
     def __init__(self, name: str, spec: dict[str, Any], task: Task, resource_dir: Path):
         self.name, self.spec, self.task, self.resource_dir = name, spec, task, resource_dir
-        self.manifest = resources.manifest(resource_dir)
+        self.manifest = attack_resources.manifest(resource_dir)
         self.report: list[dict[str, str]] = [_entry("repeat_modification", "enabled", "no word is changed twice")]
         self.constraints: list[Any] = [RepeatModification()]
         if task.protected_columns:
@@ -140,7 +140,7 @@ class AttackParts:
             origin = next((f"{k}: {source[k]}" for k in ("package", "url", "builder") if k in source), "a local file")
             fitted = "counter-fitted with WordNet here" if "counter_fit" in entry else "not counter-fitted"
             self.report.append(_entry("word_embedding", "replaced", f"{name} ({origin}; {fitted}) stands in for the counter-fitted paragram vectors"))
-        return resources.load_embedding(self.resource_dir, name)
+        return attack_resources.load_embedding(self.resource_dir, name)
 
     def nltk_stopwords(self) -> None:
         self.constraints.append(StopwordModification())
@@ -176,7 +176,7 @@ def _textfooler(parts: AttackParts, variant: str):
     spec, task = parts.spec, parts.task
     embedding = parts.embedding()
     transformation = WordSwapEmbedding(max_candidates=int(spec["max_candidates"]), embedding=embedding)
-    parts.constraints.append(StopwordModification(stopwords=resources.textfooler_stopwords()))
+    parts.constraints.append(StopwordModification(stopwords=attack_resources.textfooler_stopwords()))
     parts.report.append(_entry("stopwords", "enabled", "TextFooler's stopword list"))
     if variant == "paper":  # the paper's addition to TextAttack's recipe
         share = spec["max_words_perturbed"]
@@ -225,7 +225,7 @@ class OfflineWordSwapWordNet(WordSwapWordNet):
 def _pwws(parts: AttackParts, variant: str | None):
     """PWWS (Ren et al., 2019): WordNet synonyms, greedy search by weighted saliency."""
     if not parts.manifest["nltk"].get("wordnet"):
-        raise resources.AttackResourceError(
+        raise attack_resources.AttackResourceError(
             f"attacks.{parts.name}: PWWS needs NLTK's WordNet; set attack_resources.nltk to download "
             "(or a path holding corpora/wordnet and corpora/omw-1.4) and rerun download_attack_resources"
         )
@@ -261,7 +261,7 @@ def _bae(parts: AttackParts, variant: str | None):
 
     folder = parts.resource_dir / "masked_lm"
     if "masked_lm" not in parts.manifest:
-        raise resources.AttackResourceError(
+        raise attack_resources.AttackResourceError(
             f"attacks.{parts.name}: BAE needs a masked LM; add attack_resources.masked_lm.source "
             "(hub: google-bert/bert-base-uncased, as TextAttack's recipe) and rerun download_attack_resources"
         )

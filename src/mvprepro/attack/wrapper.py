@@ -2,7 +2,7 @@
 
 TextAttack's stock ``HuggingFaceModelWrapper`` pads every query to the tokenizer's
 ``model_max_length`` (512): on short texts most of each forward pass is padding. This
-wrapper encodes exactly as training did (:func:`mvprepro.data.tokenize.encode_texts`), pads to
+wrapper encodes exactly as training did (:func:`mvprepro.data.encoding.encode_texts`), pads to
 the longest query of each batch, runs under ``torch.inference_mode`` (in fp32 as the paper,
 or bf16 autocast on CUDA with ``training.precision: bf16``), and for MVP computes the LM head only at the masks and only for the label words.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from textattack.models.wrappers import ModelWrapper
 
-from ..data.tokenize import encode_texts
+from ..data.encoding import encode_texts
 from ..runtime import autocast
 from ..train.models import MethodModel
 

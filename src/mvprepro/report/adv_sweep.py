@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.formats import markdown_table
-from ..aggregate.tables import fmt
+from ..aggregate.runs import fmt
 from ..fileio import read_json, write_text_atomic
-from .plots import _pyplot, _save
+from .figures import pyplot, save_figure
 
 
 def collect(spec: dict[str, Any], metrics: list[str], clean: list[str], attacks: list[str]) -> pd.DataFrame:
@@ -118,7 +118,7 @@ def to_markdown(table: pd.DataFrame, attacks: list[str]) -> str:
 def plot(table: pd.DataFrame, attacks: list[str], out: str | Path) -> None:
     """One panel per dataset and swept method: accuracy against epsilon (evenly spaced,
     epsilon 0 = the clean counterpart first); hollow markers are collapsed models."""
-    plt = _pyplot()
+    plt = pyplot()
     panels = list(dict.fromkeys(zip(table["dataset"], table["method"])))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0), squeeze=False, sharey=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -143,7 +143,7 @@ def plot(table: pd.DataFrame, attacks: list[str], out: str | Path) -> None:
     axes[0][0].set_ylabel("accuracy (%); hollow = collapsed to one class")
     axes[0][-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def adv_sweep(spec: dict[str, Any], metrics: list[str], clean: list[str], attacks: list[str], figure: str | Path, csv: str | Path, md: str | Path) -> None:

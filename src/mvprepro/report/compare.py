@@ -15,7 +15,6 @@ actually shows belong there. Cells without a published value stay empty.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -23,49 +22,11 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.formats import Cell, html_document, html_table, markdown_table
-from ..aggregate.tables import fmt, in_distribution, read_runs
+from ..aggregate.runs import fmt, in_distribution, read_runs
 from ..data.subsets import FULL
 from ..fileio import write_text_atomic
-
-# The paper's headline claims: MVP vs MLP-FT, MVP vs adversarially trained MLP-FT, MVP+adv vs
-# MVP. Used when the config names no comparisons; pairs whose methods are absent are skipped.
-PAPER_COMPARISONS = (("mvp", "mlp_ft"), ("mvp", "mlp_ft_adv"), ("mvp_adv", "mvp"))
-
-PUBLISHED_COLUMNS = ("dataset", "backbone", "method", "metric", "attack", "value", "source")
-PUBLISHED_METRICS = ("clean_accuracy", "robust_accuracy", "attack_success_rate")
-# A published robust accuracy whose source does not name the attack.
-UNSPECIFIED = "unspecified"
-
-
-class PublishedError(ValueError):
-    """The published-numbers CSV is malformed."""
-
-
-def comparison_pairs(report_cfg: dict[str, Any], methods: list[str]) -> list[tuple[str, str]]:
-    """The (method, baseline) pairs to compare: the config's, else the paper's that apply."""
-    configured = report_cfg.get("comparisons")
-    if configured is None:
-        return [(m, b) for m, b in PAPER_COMPARISONS if m in methods and b in methods]
-    pairs = []
-    for i, item in enumerate(configured):
-        for role in ("method", "baseline"):
-            if item[role] not in methods:
-                raise ValueError(
-                    f"report.comparisons[{i}].{role} is {item[role]!r}, which is not a method of this "
-                    f"config; use one of {methods} or remove the comparison"
-                )
-        pairs.append((item["method"], item["baseline"]))
-    return pairs
-
-
-def t95(n: int) -> float:
-    """Two-sided 95% Student-t quantile with n-1 degrees of freedom (NaN below 2 seeds)."""
-    if n < 2:
-        return float("nan")
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, n - 1))
-
+from .published import PUBLISHED_COLUMNS, PUBLISHED_METRICS, UNSPECIFIED, load_published
+from .statistics import t95
 
 def _stats(diff: pd.Series) -> dict[str, Any]:
     n = int(diff.size)
@@ -187,39 +148,6 @@ COMPARISON_NOTE = (
 )
 
 
-def load_published(path: str | Path) -> pd.DataFrame:
-    """Read and check the published-numbers CSV; errors name the file, line and fix."""
-    path = Path(path)
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(row for row in fh if not row.lstrip().startswith("#"))
-        missing = [c for c in PUBLISHED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise PublishedError(f"{path}: missing columns {missing}; the header must be {','.join(PUBLISHED_COLUMNS)}")
-        rows = []
-        for i, row in enumerate(reader, start=2):
-            where = f"{path}, data row {i - 1}"
-            if row["metric"] not in PUBLISHED_METRICS:
-                raise PublishedError(f"{where}: metric {row['metric']!r} is not one of {list(PUBLISHED_METRICS)}")
-            if row["metric"] == "clean_accuracy" and row["attack"]:
-                raise PublishedError(f"{where}: clean_accuracy takes no attack; leave the attack column empty")
-            if row["metric"] != "clean_accuracy" and not row["attack"]:
-                raise PublishedError(f"{where}: {row['metric']} needs an attack (its name, or '{UNSPECIFIED}' if the source does not say)")
-            try:
-                value = float(row["value"])
-            except ValueError:
-                raise PublishedError(f"{where}: value {row['value']!r} is not a number") from None
-            if not 0 <= value <= 100:
-                raise PublishedError(f"{where}: value {value} is not a percentage in [0, 100]")
-            if not row["source"].strip():
-                raise PublishedError(f"{where}: every published value needs its source (paper table, figure or page)")
-            rows.append({**{c: row[c].strip() for c in PUBLISHED_COLUMNS}, "value": value})
-    table = pd.DataFrame(rows, columns=list(PUBLISHED_COLUMNS))
-    dupes = table.duplicated(["dataset", "backbone", "method", "metric", "attack"], keep=False)
-    if dupes.any():
-        raise PublishedError(f"{path}: the same cell is given twice: {table[dupes].iloc[0, :5].tolist()}")
-    return table
-
-
 def beside_published(long: pd.DataFrame, published: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
     """Ours (mean, std, seeds) and theirs side by side; an outer join so nothing is hidden.
 
@@ -250,7 +178,7 @@ def beside_published(long: pd.DataFrame, published: pd.DataFrame, datasets: list
     merged["difference"] = merged["ours_mean"] - merged["published"]
     columns = ["dataset", "backbone", "method", "metric", "attack", "num_seeds", "ours_mean", "ours_std", "published", "published_attack", "difference", "source"]
     merged = merged.reindex(columns=columns)
-    # Config order for datasets (published-only datasets after them), metrics as listed.
+    # Table order for datasets (published-only datasets after them), metrics as listed.
     known = list(datasets or []) + sorted(set(merged["dataset"]) - set(datasets or []))
     merged["_d"] = merged["dataset"].map({d: i for i, d in enumerate(known)})
     merged["_m"] = merged["metric"].map({m: i for i, m in enumerate(PUBLISHED_METRICS)})

@@ -1,4 +1,4 @@
-"""Figures for the report (PNG, matplotlib, no display needed).
+"""The plots stage: the accuracy and attack-success figures of the report (PNG).
 
 - ``accuracy``: clean vs robust accuracy per method, one panel per dataset (and backbone);
   bars are means over seeds, whiskers the sample standard deviation, dots the seeds, so the
@@ -6,40 +6,20 @@
 - ``success``: attack success rate against the share of words the successful attacks
   perturbed, one point per run and attack: a robust model should sit low (few successes),
   and what successes remain should need more edits (right).
-- ``curves``: training curves (validation accuracy and training loss per evaluation) of
-  every run of one dataset, one line per seed.
+
+Training curves are their own stage (:mod:`.training_curves`); the drawing helpers all
+figures share are in :mod:`.figures`.
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..aggregate.tables import attach_files, in_distribution, read_runs
-from ..fileio import read_json, write_bytes_atomic
-
-MARKERS = "osD^v<>P*X"
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: cluster nodes and CI have no display
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: str | Path) -> None:
-    buf = io.BytesIO()
-    # No timestamps or software versions in the file, so identical results give identical PNGs.
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    _pyplot().close(fig)
-    write_bytes_atomic(path, buf.getvalue())
-
+from ..aggregate.runs import in_distribution, read_runs
+from .figures import MARKERS, pyplot, save_figure
 
 def _panels(long: pd.DataFrame, datasets: list[str]) -> list[tuple[str, str]]:
     present = long[["dataset", "backbone"]].drop_duplicates()
@@ -47,7 +27,7 @@ def _panels(long: pd.DataFrame, datasets: list[str]) -> list[tuple[str, str]]:
 
 
 def accuracy_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], attacks: list[str], path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     panels = _panels(long, datasets)
     series = [("clean_accuracy", "", "clean")] + [("robust_accuracy", a, f"robust ({a})") for a in attacks]
     fig, axes = plt.subplots(1, len(panels), figsize=(max(4.5, 1.1 * len(methods) * len(series) / 2) * len(panels), 4), squeeze=False)
@@ -72,11 +52,11 @@ def accuracy_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], a
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(loc="lower left", fontsize=8)
     fig.suptitle("Clean vs robust accuracy (bars: mean over seeds, whiskers: std, dots: seeds)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def success_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], attacks: list[str], path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     panels = _panels(long, datasets)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4), squeeze=False)
     colours = plt.get_cmap("tab10")
@@ -112,49 +92,7 @@ def success_plot(long: pd.DataFrame, datasets: list[str], methods: list[str], at
                 labels.append(label)
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, max(1, len(labels))), fontsize=8)
     fig.suptitle("Attack success vs share of words perturbed (one point per run; hollow: no success)")
-    _save(fig, path)
-
-
-def training_curves(spec: dict[str, Any], metrics: list[str], out: str | Path) -> None:
-    """Validation accuracy and training loss of every run of ``spec["dataset"]``, from the
-    runs' metrics.json files (``metrics``, one per run of ``spec["runs"]``, in order)."""
-    plt = _pyplot()
-    dataset, methods = spec["dataset"], spec["methods"]
-    runs = [r for r in attach_files(spec["runs"], [], "metrics", metrics) if r["dataset"] == dataset]
-    shown = [m for m in methods if any(r["method"] == m for r in runs)]
-    fig, axes = plt.subplots(2, len(shown), figsize=(3.6 * len(shown), 5.5), squeeze=False, sharex="col", layout="constrained")
-    colours = plt.get_cmap("tab10")
-    backbones = sorted({r["backbone"] for r in runs})
-    sizes = list(dict.fromkeys(r["size"] for r in runs if "size" in r))
-    for col, method in enumerate(shown):
-        selected_on = set()
-        for run in (r for r in runs if r["method"] == method):
-            metrics_json = read_json(run["metrics"])
-            history = metrics_json.get("history", [])
-            if not history:
-                continue
-            selected_on.add(metrics_json.get("selected_on", "clean"))
-            steps = [h["step"] for h in history]
-            label = f"seed {run['seed']}" + (f", {run['backbone']}" if len(backbones) > 1 else "")
-            style = "-" if backbones.index(run["backbone"]) % 2 == 0 else "--"
-            colour = colours(int(run["seed"]) % 10)
-            if len(sizes) > 1:  # several train_sizes: one colour per size
-                label = f"size {run['size']}, " + label
-                colour = colours(sizes.index(run["size"]) % 10)
-            # Warm-up evaluations of a +adv run have no selection accuracy (None): a gap.
-            accuracy = [float("nan") if h.get("val_accuracy") is None else h["val_accuracy"] for h in history]
-            axes[0][col].plot(steps, accuracy, style, marker="o", ms=3, color=colour, label=label)
-            axes[1][col].plot(steps, [h["loss"] for h in history], style, marker="o", ms=3, color=colour, label=label)
-        # A +adv run selects on PGD-perturbed validation accuracy: say which curve this is.
-        axes[0][col].set_title(method + (" (PGD-perturbed)" if selected_on == {"perturbed"} else ""))
-        axes[1][col].set_xlabel("optimizer step")
-        axes[0][col].grid(alpha=0.3)
-        axes[1][col].grid(alpha=0.3)
-        axes[0][col].legend(fontsize=7)
-    axes[0][0].set_ylabel("validation accuracy (%)")
-    axes[1][0].set_ylabel("training loss")
-    fig.suptitle(f"Training curves: {dataset}")
-    _save(fig, out)
+    save_figure(fig, path)
 
 
 def by_size(long: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, list[str]]:

@@ -2,7 +2,7 @@
 
 A robustness number is only as strong as the attack behind it: a method can look robust
 because the attack gave up early. Each such attack ran once, with its largest budget, and
-its summary holds the result at every listed budget (:func:`mvprepro.attack.merge.by_query_budget`).
+its summary holds the result at every listed budget (:func:`mvprepro.attack.merge_attack.by_query_budget`).
 This stage puts them side by side: one panel per dataset and attack, one line per method
 (mean over seeds, bars one standard deviation), the query budget on a log scale. A curve
 still falling at the largest budget says the attack has not converged, and its robust
@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.formats import markdown_table
-from ..aggregate.tables import DAGGER, fmt
+from ..aggregate.runs import DAGGER, fmt
 from ..fileio import read_json, write_text_atomic
-from .plots import _pyplot, _save
+from .figures import pyplot, save_figure
 
 
 def collect(spec: dict[str, Any], clean: list[str], attacks: list[str]) -> pd.DataFrame:
@@ -100,7 +100,7 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def plot(table: pd.DataFrame, methods: list[str], out: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     panels = list(dict.fromkeys(zip(table["dataset"], table["attack"])))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0), squeeze=False, sharey=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -125,7 +125,7 @@ def plot(table: pd.DataFrame, methods: list[str], out: str | Path) -> None:
     axes[0][0].set_ylabel("robust accuracy (%); hollow = collapsed model")
     axes[0][-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def query_budget(spec: dict[str, Any], clean: list[str], attacks: list[str], figure: str | Path, csv: str | Path, md: str | Path) -> None:

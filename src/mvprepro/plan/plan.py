@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..data.subsets import FULL, parse_label, size_label
@@ -29,7 +30,25 @@ from ..digest import code_digest, digest_of, source_fingerprint
 from ..download.sources import BUILDERS
 from ..stages import code_module
 from . import layout
-from .validate import evaluation_targets, prompts_for, reads_label_words, task_of, trained_datasets
+from ..stages import final_stages
+from .readers import (
+    attack_resource_paths,
+    clean_counterpart,
+    comparison_pairs,
+    evaluation_targets,
+    in_table_order,
+    local_settings,
+    ordered_attacks,
+    ordered_backbones,
+    ordered_datasets,
+    ordered_methods,
+    prompts_for,
+    reads_label_words,
+    sweep_variants,
+    task_of,
+    trained_datasets,
+    variant_name,
+)
 
 # What names one run: a model trained on a dataset (at one training-set size, ``full`` unless
 # the config sets train_sizes) from a backbone, with a method and a seed.
@@ -56,85 +75,60 @@ TRAINING_KEYS = (
 )
 
 
-def local_settings(source: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """A source's settings with its local ``path`` taken out (it becomes a rule input)."""
-    if "path" not in source:
-        return dict(source), None
-    settings = {k: v for k, v in source.items() if k != "path"}
-    settings["local"] = True
-    return settings, str(source["path"])
+# The keys a lock sets on a source (mvprepro lock): a hub commit, an archive's or files' sha256.
+PINS = ("revision", "sha256")
 
 
-def attack_resource_paths(config: dict[str, Any]) -> dict[str, str]:
-    """The local files and folders the attack resources are built from, keyed for the CLI."""
-    res = config["attack_resources"]
-    paths = {}
-    for name, emb in res["embeddings"].items():
-        _, path = local_settings(emb["source"])
-        if path:
-            paths[f"embedding_{name}"] = path
-    if isinstance(res["nltk"], dict) and "path" in res["nltk"]:
-        paths["nltk"] = res["nltk"]["path"]
-    if "masked_lm" in res:
-        _, path = local_settings(res["masked_lm"]["source"])
-        if path:
-            paths["masked_lm"] = path
-    return paths
+def _read_record(path: str) -> dict[str, Any] | None:
+    """A finished download's record (``source.json``, the attack manifest), if there is one."""
+    file = Path(path)
+    try:
+        return json.loads(file.read_text()) if file.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
-def variant_name(config: dict[str, Any], method: str, epsilon: float) -> str:
-    """The run name of ``method`` at another adversarial budget (``mlp_ft_adv-eps0.03``);
-    the method's own name at its configured epsilon, so that run is shared."""
-    if float(epsilon) == float(config["methods"][method]["adv"]["epsilon"]):
-        return method
-    return f"{method}-eps{float(epsilon):g}"
+def without_satisfied_pins(settings: Any, made_with: Any, resolved: Any) -> Any:
+    """A source's settings without the pins that its finished download already satisfies.
 
-
-def sweep_variants(config: dict[str, Any]) -> dict[str, tuple[str, float]]:
-    """Every sweep variant's name -> (its configured method, its epsilon)."""
-    sweep = config.get("adv_sweep")
-    if not sweep:
-        return {}
-    out = {}
-    for method in sweep["methods"]:
-        for epsilon in sweep["epsilons"]:
-            name = variant_name(config, method, epsilon)
-            if name != method:
-                out[name] = (method, float(epsilon))
-    return out
-
-
-def clean_counterpart(config: dict[str, Any], method: str) -> str | None:
-    """The epsilon-0 reference of a +adv method: the first configured method without
-    ``adv`` whose settings are the same apart from ``training`` overrides (e.g. ``mvp`` for
-    ``mvp_adv``, which may train longer or with larger batches)."""
-
-    def settings(entry: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in entry.items() if k not in ("adv", "training")}
-
-    for name, other in config["methods"].items():
-        if "adv" not in other and settings(other) == settings(config["methods"][method]):
-            return name
-    return None
+    A lock (``mvprepro lock``) pins each source to what its download resolved to. Added to
+    a finished run, it changes nothing that was downloaded, so it must plan nothing: a pin
+    joins the spec only where the download was made with it (``made_with``, the settings
+    the download recorded) or where what the download resolved to (``resolved``) differs
+    from it, or where there is no finished download. So a lock that pins exactly what a run
+    fetched keeps every spec as it was, and a lock that pins something else reruns the
+    download and everything after it. This is the one place where a spec reads the disk
+    (the downloads' own records), and it only ever removes a pin that is already true.
+    """
+    if not isinstance(settings, dict) or not isinstance(resolved, dict):
+        return settings
+    made_with = made_with if isinstance(made_with, dict) else {}
+    return {k: v for k, v in settings.items() if not (k in PINS and k not in made_with and resolved.get(k) == v)}
 
 
 class Plan:
     """The specs of every job of one validated config (methods memoised: a plan is per run)."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], code_version: str = "unknown") -> None:
         self.config = config
-        # Datasets models train on; ``all_datasets`` adds the evaluate_only ones.
+        # The code the results are made with (a git commit, or the package version): the
+        # inputs table names it (mvprepro.plan.version).
+        self.code_version = code_version
+        # Datasets models train on; ``all_datasets`` adds the evaluate_only ones. Every name
+        # list is in table order (mvprepro.plan.readers), whatever the order of the config's keys.
         self.datasets = trained_datasets(config)
-        self.all_datasets = list(config["datasets"])
-        self.backbones = list(config["backbones"])
-        self.methods = list(config["methods"])
+        self.all_datasets = ordered_datasets(config)
+        self.backbones = ordered_backbones(config)
+        self.methods = ordered_methods(config)
         self.seeds = [int(s) for s in config["seeds"]]
-        self.attacks = list(config["attacks"])
+        self.attacks = ordered_attacks(config)
         # The adversarial-budget sweep's extra methods: name -> (configured method, epsilon).
         self.sweep_variants = sweep_variants(config)
         # Every spec this Plan made (as the JSON a rule's params hold) -> the specs of the jobs
-        # it names as upstream: what the rules' inputs must be made by (tests/workflow/test_job_graph.py).
+        # it names as upstream: what the rules' inputs must be made by (tests/workflow/test_job_graph.py),
+        # and -> the stage it is a spec of.
         self.upstream_of: dict[str, list[str]] = {}
+        self.stage_of: dict[str, str] = {}
 
     @staticmethod
     def as_params(spec: dict[str, Any]) -> str:
@@ -166,6 +160,7 @@ class Plan:
             provenance["user_code"] = {path: plugins.code_digest(path, key) for key, path in sorted(user_code.items())}
         spec = {**settings, "provenance": digest_of(provenance)}
         self.upstream_of[self.as_params(spec)] = sorted({self.as_params(u) for u in self._flatten(upstream)})
+        self.stage_of[self.as_params(spec)] = rule
         return spec
 
     @lru_cache(maxsize=None)
@@ -189,7 +184,13 @@ class Plan:
         return {"target": target, "class_map": self._targets(dataset)[target]}
 
     def _configured_sizes(self, dataset: str) -> list[Any] | None:
-        return self.config["datasets"][dataset].get("train_sizes", self.config.get("train_sizes"))
+        """A dataset's ``train_sizes`` (its own, else the config's); None where they are just
+        the default, the whole training split (``[full]`` written out plans the same as
+        nothing written)."""
+        sizes = self.config["datasets"][dataset].get("train_sizes", self.config.get("train_sizes"))
+        if not sizes or [size_label(z) for z in sizes] == [FULL]:
+            return None
+        return sizes
 
     def sizes(self, dataset: str) -> list[str]:
         """A dataset's training-set sizes as labels (``64``, ``0.1``, ``full``); ``[full]``,
@@ -312,12 +313,14 @@ class Plan:
         source = self.config["backbones"][backbone]["source"]
         if "builder" not in source:
             return []
-        return list(source.get("corpus_datasets", self.datasets))
+        return in_table_order(self.config, source.get("corpus_datasets", self.datasets))
 
     # ------------------------------------------------------------------ download
     @lru_cache(maxsize=None)
     def download_dataset(self, dataset: str) -> dict[str, Any]:
         settings, path = local_settings(self.config["datasets"][dataset]["source"])
+        record = _read_record(f"{layout.DATASET_DOWNLOAD.format(dataset=dataset)}/source.json") or {}
+        settings = without_satisfied_pins(settings, record.get("source"), record.get("resolved"))
         local = source_fingerprint(path) if path else None
         return self._spec("download_dataset", {"name": dataset, "source": settings}, None, local, builds="builder" in settings)
 
@@ -325,6 +328,8 @@ class Plan:
     def download_backbone(self, backbone: str) -> dict[str, Any]:
         settings, path = local_settings(self.config["backbones"][backbone]["source"])
         settings.pop("corpus_datasets", None)
+        record = _read_record(f"{layout.BACKBONE_DOWNLOAD.format(backbone=backbone)}/source.json") or {}
+        settings = without_satisfied_pins(settings, record.get("source"), record.get("resolved"))
         local = source_fingerprint(path) if path else None
         corpus = [self.download_dataset(d) for d in self.backbone_corpus(backbone)]
         return self._spec("download_backbone", {"name": backbone, "source": settings}, corpus, local, builds="builder" in settings)
@@ -335,7 +340,7 @@ class Plan:
         adapt = self.config["backbones"][backbone].get("adapt")
         if not adapt:
             return []
-        return list(adapt.get("datasets") or self.datasets)
+        return in_table_order(self.config, adapt.get("datasets") or self.datasets)
 
     @lru_cache(maxsize=None)
     def adapt_backbone(self, backbone: str) -> dict[str, Any]:
@@ -361,10 +366,31 @@ class Plan:
         }
         if "masked_lm" in res:
             settings["masked_lm"] = {"source": local_settings(res["masked_lm"]["source"])[0]}
+        self._drop_satisfied_attack_pins(settings)
         local = {key: source_fingerprint(path) for key, path in attack_resource_paths(self.config).items()}
         sources = [e["source"] for e in settings["embeddings"].values()] + ([settings["masked_lm"]["source"]] if "masked_lm" in settings else [])
         builds = any("builder" in source for source in sources)
         return self._spec("download_attack_resources", settings, None, local or None, builds=builds)
+
+    @staticmethod
+    def _drop_satisfied_attack_pins(settings: dict[str, Any]) -> None:
+        """:func:`without_satisfied_pins` for each pinned attack resource, against the
+        finished download's manifest (embeddings, NLTK data, BAE's masked LM)."""
+        manifest = _read_record(layout.ATTACK_MANIFEST) or {}
+        for name, entry in settings["embeddings"].items():
+            recorded = (manifest.get("embeddings") or {}).get(name) or {}
+            entry["source"] = without_satisfied_pins(entry["source"], recorded.get("source"), recorded.get("resolved"))
+        nltk, recorded = settings["nltk"], manifest.get("nltk") or {}
+        if isinstance(nltk, dict) and "packages" in nltk:
+            made_with = (recorded.get("settings") or {}).get("packages") or {}
+            resolved = recorded.get("resolved") or {}
+            packages = {k: without_satisfied_pins(v, made_with.get(k), resolved.get(k)) for k, v in nltk["packages"].items()}
+            settings["nltk"] = {**nltk, "packages": packages}  # a copy: the config stays as it is
+        elif isinstance(nltk, dict):
+            settings["nltk"] = without_satisfied_pins(nltk, recorded.get("settings"), recorded.get("resolved"))
+        if "masked_lm" in settings:
+            recorded = manifest.get("masked_lm") or {}
+            settings["masked_lm"]["source"] = without_satisfied_pins(settings["masked_lm"]["source"], recorded.get("source"), recorded.get("resolved"))
 
     # ------------------------------------------------------------------ data
     @lru_cache(maxsize=None)
@@ -579,12 +605,30 @@ class Plan:
         return self._spec("costs", {"jobs": jobs}, upstream)
 
     @lru_cache(maxsize=None)
-    def inputs(self, code_version: str) -> dict[str, Any]:
+    def inputs(self) -> dict[str, Any]:
         """The inputs table: every materialised input, and the version of the code that made
-        the results (``code_version``: a git commit, or the package version)."""
+        the results (a git commit, or the package version)."""
+        code_version = self.code_version
         adapted = [b for b in self.backbones if self.config["backbones"][b].get("adapt")]
-        nltk = self.download_attack_resources()["nltk"]  # the manifest records its kind only
-        settings = {"datasets": self.all_datasets, "backbones": self.backbones, "adapted": adapted, "nltk": nltk, "code_version": code_version}
+        res = self.config["attack_resources"]
+        # What the config pins now (a lock's revisions and hashes), for the "pinned" column:
+        # a lock added to a finished run changes no download's spec (without_satisfied_pins)
+        # but it does change this table.
+        sources = {f"datasets.{d}": self.config["datasets"][d]["source"] for d in self.all_datasets}
+        sources.update({f"backbones.{b}": self.config["backbones"][b]["source"] for b in self.backbones})
+        sources.update({f"attack_resources.embeddings.{n}": e["source"] for n, e in res["embeddings"].items()})
+        if "masked_lm" in res:
+            sources["attack_resources.masked_lm"] = res["masked_lm"]["source"]
+        pins = {name: {k: source[k] for k in PINS if k in source} for name, source in sources.items()}
+        nltk = local_settings(res["nltk"])[0] if isinstance(res["nltk"], dict) else res["nltk"]  # the manifest records its kind only
+        settings = {
+            "datasets": self.all_datasets,
+            "backbones": self.backbones,
+            "adapted": adapted,
+            "nltk": nltk,
+            "pins": pins,
+            "code_version": code_version,
+        }
         upstream = [
             [self.download_dataset(d) for d in self.all_datasets],
             [self.download_backbone(b) for b in self.backbones],
@@ -593,9 +637,18 @@ class Plan:
         ]
         return self._spec("inputs", settings, upstream)
 
+    def comparisons(self) -> list[tuple[str, str]]:
+        """The (method, baseline) pairs of the comparison table (``report.comparisons``)."""
+        return comparison_pairs(self.config["report"], self.methods)
+
+    def published(self) -> str | None:
+        """The published-numbers CSV the comparison sets ours beside (``report.published``)."""
+        return self.config["report"].get("published") or None
+
     @lru_cache(maxsize=None)
-    def compare(self, comparisons: tuple[tuple[str, str], ...], published: str | None) -> dict[str, Any]:
-        settings = {"comparisons": [list(p) for p in comparisons], "datasets": self.datasets, "attacks": self.attacks}
+    def compare(self) -> dict[str, Any]:
+        published = self.published()
+        settings = {"comparisons": [list(p) for p in self.comparisons()], "datasets": self.datasets, "attacks": self.attacks}
         local = source_fingerprint(published) if published else None
         return self._spec("compare", settings, self.aggregate(), local)
 
@@ -655,3 +708,32 @@ class Plan:
         }
         upstream = [self.aggregate(), [self.train(**self.key(r)) for r in runs]]
         return self._spec("sample_efficiency", settings, upstream)
+
+    # ------------------------------------------------------------------ targets
+    def jobs(self, stage: str) -> list[dict[str, str]]:
+        """The wildcards of each job of a final stage (:func:`mvprepro.stages.final_stages`);
+        none where the config does not call for the stage (no evaluate_on target, no
+        adv_sweep, no query budgets, fewer than two training-set sizes)."""
+        per_dataset = {
+            "training_curves": self.datasets,
+            "adversarial_examples": self.datasets,
+            "sample_efficiency": self.sized_datasets(),
+        }
+        if stage in per_dataset:
+            return [{"dataset": d} for d in per_dataset[stage]]
+        wanted = {
+            "effective_robustness": bool(self.evaluations(own=False)),
+            "adv_sweep": bool(self.sweep_points()),
+            "query_budget": bool(self.budget_attacks()),
+        }
+        return [{}] if wanted.get(stage, True) else []
+
+    def default_targets(self) -> list[str]:
+        """The workflow's default targets: every output of every job of every final stage,
+        from the output patterns of :data:`mvprepro.plan.layout.OUTPUTS`."""
+        return [
+            pattern.format(**job)
+            for stage in final_stages()
+            for job in self.jobs(stage)
+            for pattern in layout.OUTPUTS[stage].values()
+        ]

@@ -6,94 +6,23 @@ verbalizer whose class count does not match the task, a local path that does not
 more shards than attacked examples), each as one clear message naming the config key.
 
 Checks that need a downloaded tokenizer (label words that must be single tokens) are not
-here: they run as the ``check_prompts`` job (:mod:`mvprepro.train.check`), so a dry run
-plans the same jobs whatever is on disk. The per-job settings are in :mod:`.specs`.
+here: they run as the ``check_prompts`` job (:mod:`mvprepro.train.check_prompts`), so a dry
+run plans the same jobs whatever is on disk. What each key means is read in :mod:`.readers`;
+the per-job settings are made in :mod:`.plan`.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..data.tasks import PRESETS, Task, TaskError, from_config, label_key
-from ..names import IMPERCEPTIBLE_RECIPES, METHOD_KINDS, PROMPT_KINDS, RECIPE_VARIANTS, TEXTATTACK_RECIPES, TEXTATTACK_UNSUPPORTED
+from ..data.tasks import PRESETS, TaskError
+from ..names import IMPERCEPTIBLE_RECIPES, METHOD_KINDS, RECIPE_VARIANTS, TEXTATTACK_RECIPES, TEXTATTACK_UNSUPPORTED
 from .. import plugins
 from ..train.templates import PromptError, parse_template
-
-
-class ConfigError(ValueError):
-    """The config is invalid; the message lists every problem found."""
-
-
-@lru_cache(maxsize=None)
-def user_kind(kind: str, key: str) -> Any:
-    """Your own method class (imported while planning, so a broken module fails before any
-    job runs; it imports torch, which built-in kinds never make the planner load)."""
-    from ..train.models import kind_class
-
-    return kind_class(kind, key)
-
-
-def reads_label_words(m: dict[str, Any], name: str) -> bool:
-    """Whether method ``m`` reads label words (gets a verbalizer and templates): a built-in
-    prompt kind, or a user's kind whose class sets ``reads_label_words``."""
-    if m["kind"] in METHOD_KINDS:
-        return m["kind"] in PROMPT_KINDS
-    try:
-        return bool(user_kind(m["kind"], f"methods.{name}.kind").reads_label_words)
-    except plugins.PluginError:
-        return False  # check() reports it
-
-
-@lru_cache(maxsize=None)
-def _read_prompts(path: str) -> dict[str, Any]:
-    file = Path(path)
-    if not file.exists():
-        raise ConfigError(f"prompts file {path!r} does not exist")
-    data = yaml.safe_load(file.read_text())
-    if not isinstance(data, dict) or "templates" not in data or "verbalizer" not in data:
-        raise ConfigError(f"prompts file {path!r} must define 'templates' (a list) and 'verbalizer' (a list of word lists)")
-    return data
-
-
-def prompts_file(config: dict[str, Any], dataset: str, method: str, backbone: str | None = None) -> str:
-    """The prompts file of a method on a dataset and backbone, the most specific first:
-    ``methods.<m>.prompts.<dataset>``, ``backbones.<b>.prompts.<dataset>`` (e.g. GPT-2's
-    templates, which must follow the input), ``datasets.<dataset>.prompts``."""
-    for entry in (config["methods"][method], config["backbones"][backbone] if backbone else {}):
-        path = (entry.get("prompts") or {}).get(dataset)
-        if path:
-            return str(path)
-    if "prompts" not in config["datasets"][dataset]:
-        raise ConfigError(
-            f"datasets.{dataset}.prompts: prompt method {method!r} trains on {dataset}, which has no prompts "
-            "file; add one (templates and verbalizer, as in config/prompts/)"
-        )
-    return str(config["datasets"][dataset]["prompts"])
-
-
-def prompts_for(config: dict[str, Any], dataset: str, method: str, backbone: str | None = None) -> dict[str, Any]:
-    """Templates and verbalizer of a prompt method on a dataset (and backbone)."""
-    m = config["methods"][method]
-    data = _read_prompts(prompts_file(config, dataset, method, backbone))
-    templates = list(m.get("templates", data["templates"]))
-    indices = m.get("template_indices")
-    if isinstance(indices, dict):  # per dataset, as the reference configs choose them
-        if dataset not in indices:
-            raise ConfigError(f"template_indices has no entry for dataset {dataset!r}; add one (a list of indices)")
-        indices = indices[dataset]
-    if indices is not None:
-        bad = [i for i in indices if not 0 <= i < len(templates)]
-        if bad:
-            raise ConfigError(f"template_indices {bad} are outside 0..{len(templates) - 1}")
-        templates = [templates[i] for i in indices]
-    if m["kind"] == "clsprompt":
-        templates = []  # read at the start token, no template
-    verbalizer = m.get("verbalizer", data["verbalizer"])
-    return {"templates": templates, "verbalizer": [list(map(str, ws)) for ws in verbalizer]}
+from .readers import ConfigError, comparison_pairs, evaluation_targets, prompts_for, reads_label_words, sweep_variants, task_of, trained_datasets, user_kind
 
 
 class _DuplicateKeyLoader(yaml.SafeLoader):
@@ -122,74 +51,6 @@ def check_duplicate_keys(path: str | Path) -> None:
         loader.dispose()
     if loader.duplicates:
         raise ConfigError(f"{path}: names defined twice: {', '.join(loader.duplicates)}; rename one of each")
-
-
-def task_of(config: dict[str, Any], dataset: str) -> Task:
-    """The task of a dataset of a checked config (a preset or its inline declaration)."""
-    return from_config(dataset, config["datasets"][dataset]["task"])
-
-
-def trained_datasets(config: dict[str, Any]) -> list[str]:
-    """Datasets models are trained on (all but the ``evaluate_only`` ones), in config order."""
-    return [d for d, ds in config["datasets"].items() if not ds.get("evaluate_only")]
-
-
-def evaluation_targets(config: dict[str, Any], dataset: str) -> list[tuple[str, list[int] | None]]:
-    """The ``evaluate_on`` datasets of ``dataset``, each with its class map.
-
-    The class map lists, per class id of the target, the class id of the trained model it
-    counts as (``None``: the same classes in the same order). Classes are matched by name
-    when both tasks name the same classes, else by ``label_map`` (target class name or id
-    -> this dataset's class name or id), which must then cover every target class.
-    """
-    source = task_of(config, dataset)
-    targets = []
-    for entry in config["datasets"][dataset].get("evaluate_on", []):
-        name, label_map = (entry, None) if isinstance(entry, str) else (entry["dataset"], entry.get("label_map"))
-        where = f"datasets.{dataset}.evaluate_on.{name}"
-        if name not in config["datasets"]:
-            raise ConfigError(f"{where}: {name!r} is not defined in datasets (an evaluate_only entry)")
-        if name == dataset:
-            raise ConfigError(f"{where}: a dataset is always evaluated on itself; list only other datasets")
-        target = task_of(config, name)
-        if len(target.text_columns) != len(source.text_columns):
-            raise ConfigError(
-                f"{where}: {name} has {len(target.text_columns)} text columns, {dataset} has "
-                f"{len(source.text_columns)}; a model reads the same number of columns it was trained on"
-            )
-        if label_map is None:
-            if target.label_names == source.label_names:
-                targets.append((name, None))
-                continue
-            if sorted(target.label_names) != sorted(source.label_names):
-                raise ConfigError(
-                    f"{where}: classes {list(target.label_names)} differ from {dataset}'s "
-                    f"{list(source.label_names)}; add a label_map ({name} class -> {dataset} class)"
-                )
-            label_map = {n: n for n in target.label_names}
-        targets.append((name, _class_map(label_map, target, source, where)))
-    return targets
-
-
-def _class_map(label_map: dict[Any, Any], target: Task, source: Task, where: str) -> list[int]:
-    """Per target class id, the model's class id, from a map of class names or ids."""
-
-    def class_id(value: Any, task: Task) -> int:
-        names = list(task.label_names)
-        value = label_key(value) if isinstance(value, bool) else value  # YAML reads `true:` as a bool
-        if isinstance(value, str) and value in names:
-            return names.index(value)
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if isinstance(value, int) and 0 <= value < len(names):
-            return value
-        raise ConfigError(f"{where}.label_map: {value!r} is not a class of {task.name} (classes {names}, or ids 0..{len(names) - 1})")
-
-    mapping = {class_id(k, target): class_id(v, source) for k, v in label_map.items()}
-    missing = [target.label_names[i] for i in range(target.num_labels) if i not in mapping]
-    if missing:
-        raise ConfigError(f"{where}.label_map: no class of {source.name} given for {target.name}'s classes {missing}")
-    return [mapping[i] for i in range(target.num_labels)]
 
 
 def _dataset_errors(config: dict[str, Any]) -> list[str]:
@@ -240,8 +101,6 @@ def _sweep_errors(config: dict[str, Any]) -> list[str]:
     sweep = config.get("adv_sweep")
     if not sweep:
         return []
-    from .specs import sweep_variants
-
     errors = []
     for method in sweep["methods"]:
         if method not in config["methods"]:
@@ -426,16 +285,9 @@ def _prompt_errors(config: dict[str, Any], task: Any, dataset: str, method: str,
     return errors
 
 
-def comparison_pairs(report: dict[str, Any], methods: list[str]) -> list[list[str]]:
-    """The comparison table's (method, baseline) pairs as JSON-friendly lists."""
-    from ..report.compare import comparison_pairs as pairs
-
-    return [list(p) for p in pairs(report, methods)]
-
-
 def _report_errors(config: dict[str, Any]) -> list[str]:
     """Problems of the ``report`` section: comparison methods, the published-numbers file."""
-    from ..report.compare import PublishedError, comparison_pairs, load_published
+    from ..report.published import PublishedError, load_published
 
     report = config.get("report") or {}
     errors = []

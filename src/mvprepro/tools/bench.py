@@ -20,7 +20,7 @@ Texts are demo sentences joined to SST-2-like lengths (about 25 tokens).
 
 ``mvprepro bench agreement REFERENCE CANDIDATE``: whether two finished runs of one grid
 (e.g. fp32 and bf16) agree, run by run, and what each stage cost in both
-(:mod:`mvprepro.agreement`).
+(:mod:`mvprepro.tools.agreement`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from typing import Any
 
 import torch
 
-from .runtime import autocast, use_precision
-from .train.optimizer import adamw
+from ..runtime import autocast, use_precision
+from ..train.optimizer import adamw
 
 SIZES = {
     # RoBERTa-base's shapes, vocabulary included (the naive baseline's cost depends on it).
@@ -68,7 +68,7 @@ def _setup(size: str, workdir: Path) -> tuple[Path, list[str]]:
     """A backbone folder (demo tokenizer, RoBERTa config of the given size) and texts."""
     from transformers import RobertaConfig, RobertaForMaskedLM
 
-    from .download import builders
+    from ..download import builders
 
     rng = random.Random(0)
     sentence = builders._sst2_sentence
@@ -107,8 +107,8 @@ def _spec(kind: str, max_length: int = 512) -> dict[str, Any]:
 def bench_train(size: str, device: torch.device, steps: int, batch_size: int, precision: str = "fp32") -> dict[str, Any]:
     from transformers import AutoModelForMaskedLM
 
-    from .data.tokenize import encode_texts
-    from .train import models, prompts
+    from ..data.encoding import encode_texts
+    from ..train import models, prompts
 
     with tempfile.TemporaryDirectory() as tmp:
         backbone, texts = _setup(size, Path(tmp))
@@ -185,16 +185,16 @@ def bench_train(size: str, device: torch.device, steps: int, batch_size: int, pr
 def bench_attack(size: str, device: torch.device, queries: int, examples: int, precision: str = "fp32") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         backbone, texts = _setup(size, Path(tmp))
-        from .download.attack_resources import fetch
+        from ..download.download_attack_resources import fetch
 
         res_dir = Path(tmp) / "attack"
         fetch({"embeddings": {"counterfitted": {"source": {"builder": "demo"}}}, "nltk": "builtin", "sentence_encoder": "none"}, res_dir / "manifest.json")
         from textattack.models.wrappers import HuggingFaceModelWrapper
 
-        from .attack import recipes
-        from .attack.wrapper import MethodModelWrapper
-        from .data.tasks import get_task
-        from .train import models
+        from ..attack import recipes
+        from ..attack.wrapper import MethodModelWrapper
+        from ..data.tasks import get_task
+        from ..train import models
 
         results: dict[str, Any] = {"size": size, "device": str(device), "queries": queries}
         batch = texts[:queries]
@@ -342,9 +342,9 @@ def bench_cpu_paths(size: str, queries: int, batch_size: int, threads: int = 1, 
     """
     import copy
 
-    from .data.tokenize import encode_texts
-    from .train import models
-    from .runtime import cpu_bf16_support
+    from ..data.encoding import encode_texts
+    from ..train import models
+    from ..runtime import cpu_bf16_support
 
     native, why = cpu_bf16_support()
     initial_threads = torch.get_num_threads()
@@ -462,7 +462,7 @@ def _meta(device: torch.device, size: str, argv: list[str]) -> dict[str, Any]:
     import os
     import platform
 
-    from .fileio import package_versions
+    from ..fileio import package_versions
 
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)

@@ -1,6 +1,6 @@
 """``mvprepro migrate-layout``: move results written by the previous results layout.
 
-Until the layout of :mod:`mvprepro.config.layout`, a run had a size level only when its
+Until the layout of :mod:`mvprepro.plan.layout` (then ``mvprepro.config.layout``), a run had a size level only when its
 config set ``train_sizes`` (``.../<method>/seed-0``) and its evaluations were spread over
 twin rules: the run's own dataset at the top of the run folder (``clean.json``,
 ``attacks/``), another dataset under ``ood/<target>/`` (rules ``evaluate_ood``,
@@ -30,7 +30,7 @@ import os
 import sys
 from pathlib import Path
 
-from .data.subsets import FULL
+from ..data.subsets import FULL
 
 RULE_RENAMES = {"evaluate_ood": "evaluate", "attack_ood": "attack", "merge_attack_ood": "merge_attack"}
 # Per-job folders below logs/ and results/benchmarks/ that hold one file per run or evaluation.

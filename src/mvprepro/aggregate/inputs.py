@@ -66,14 +66,22 @@ def _pinned(source: dict[str, Any], kind: str) -> str:
     return "; ".join(pins) if pins else "no"
 
 
-def _row(name: str, source: dict[str, Any], resolved: dict[str, Any] | None, content: str | None, folder: Path) -> dict[str, Any]:
+def _row(
+    name: str, source: dict[str, Any], resolved: dict[str, Any] | None, content: str | None, folder: Path, pins: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """One input's row. ``pins``: what the config pins now, per input name (the spec's; a
+    lock added after the download changes it), else the pins the download was made with."""
     kind = _kind(source)
+    if pins is not None:
+        pinned = {**{k: v for k, v in source.items() if k not in ("revision", "sha256")}, **pins.get(name, {})}
+    else:
+        pinned = source
     return {
         "input": name,
         "kind": kind,
         "source": _describe(source),
         "resolved": _resolved(resolved, kind),
-        "pinned": _pinned(source, kind),
+        "pinned": _pinned(pinned, kind),
         "content_sha256": content or tree_sha256(folder, skip=("source.json",)),
         "bytes": tree_size(folder),
     }
@@ -92,17 +100,18 @@ def _nltk_pinned(setting: Any) -> str:
 
 
 def input_rows(
-    datasets: list[str], backbones: list[str], adapted: list[str], manifest: str | Path, nltk: Any = None
+    datasets: list[str], backbones: list[str], adapted: list[str], manifest: str | Path, nltk: Any = None, pins: dict[str, dict[str, str]] | None = None
 ) -> list[dict[str, Any]]:
     """The rows of the table, from the resources' records (``source.json``, the manifest);
-    ``nltk`` is the config's ``attack_resources.nltk`` setting (the manifest keeps its kind only)."""
+    ``nltk`` is the config's ``attack_resources.nltk`` setting (the manifest keeps its kind
+    only), ``pins`` what the config pins per input (None: the pins each download recorded)."""
     rows = []
     for folder in datasets:
         record = json.loads((Path(folder) / "source.json").read_text())
-        rows.append(_row(f"datasets.{record['name']}", record["source"], record.get("resolved"), record.get("content_sha256"), Path(folder) / "data"))
+        rows.append(_row(f"datasets.{record['name']}", record["source"], record.get("resolved"), record.get("content_sha256"), Path(folder) / "data", pins))
     for folder in backbones:
         record = json.loads((Path(folder) / "source.json").read_text())
-        rows.append(_row(f"backbones.{record['name']}", record["source"], record.get("resolved"), record.get("content_sha256"), Path(folder)))
+        rows.append(_row(f"backbones.{record['name']}", record["source"], record.get("resolved"), record.get("content_sha256"), Path(folder), pins))
     for folder in adapted:
         path = Path(folder)
         rows.append(
@@ -119,7 +128,7 @@ def input_rows(
     root = Path(manifest).parent
     record = json.loads(Path(manifest).read_text())
     for name, entry in record.get("embeddings", {}).items():
-        rows.append(_row(f"attack_resources.embeddings.{name}", entry["source"], entry.get("resolved"), entry.get("content_sha256"), root / "embeddings" / name))
+        rows.append(_row(f"attack_resources.embeddings.{name}", entry["source"], entry.get("resolved"), entry.get("content_sha256"), root / "embeddings" / name, pins))
     nltk_setting, nltk = nltk, record.get("nltk", {})
     rows.append(
         {
@@ -147,7 +156,7 @@ def input_rows(
         )
     if "masked_lm" in record:
         entry = record["masked_lm"]
-        rows.append(_row("attack_resources.masked_lm", entry["source"], entry.get("resolved"), entry.get("content_sha256"), root / "masked_lm"))
+        rows.append(_row("attack_resources.masked_lm", entry["source"], entry.get("resolved"), entry.get("content_sha256"), root / "masked_lm", pins))
     return rows
 
 
@@ -161,7 +170,7 @@ def _short(text: str) -> str:
 
 def inputs(spec: dict[str, Any], datasets: list[str], backbones: list[str], adapted: list[str], manifest: str, csv: str, md: str, html: str) -> None:
     """Write the inputs table (csv with whole hashes, md and html for reading)."""
-    rows = input_rows(datasets, backbones, adapted, manifest, spec.get("nltk"))
+    rows = input_rows(datasets, backbones, adapted, manifest, spec.get("nltk"), spec.get("pins"))
     table = pd.DataFrame(rows, columns=COLUMNS)
     version = spec["code_version"]
     write_text_atomic(csv, table.to_csv(index=False))

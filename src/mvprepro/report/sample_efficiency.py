@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.formats import html_document, html_table, markdown_table
-from ..aggregate.tables import attach_files, in_distribution, read_runs
+from ..aggregate.runs import attach_files, in_distribution, read_runs
 from ..fileio import read_json, write_text_atomic
-from .compare import t95
-from .plots import MARKERS, _pyplot, _save
+from .statistics import t95
+from .figures import MARKERS, pyplot, save_figure
 
 
 def examples_per_size(runs: list[dict[str, Any]]) -> dict[str, int]:
@@ -81,7 +81,7 @@ def smallest_sizes(points: pd.DataFrame, methods: list[str], targets: list[float
 
 
 def draw(points: pd.DataFrame, dataset: str, methods: list[str], path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     metrics = list(dict.fromkeys(points.metric))
     backbones = list(dict.fromkeys(points.backbone))
     fig, axes = plt.subplots(len(backbones), len(metrics), figsize=(4.3 * len(metrics), 3.8 * len(backbones)), squeeze=False)
@@ -110,7 +110,7 @@ def draw(points: pd.DataFrame, dataset: str, methods: list[str], path: str | Pat
             ax.grid(alpha=0.3, which="both")
     axes[0][0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"Sample efficiency: {dataset} (mean over seeds, band: 95% interval)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 NOTE = (

@@ -1,5 +1,5 @@
 """Attack resources as attack jobs (and the download job that writes them) read them: the folder ``download_attack_resources`` wrote
-(:mod:`mvprepro.download.attack_resources`) with its ``manifest.json``.
+(:mod:`mvprepro.download.download_attack_resources`) with its ``manifest.json``.
 
 :func:`activate` points TextAttack, NLTK and the model caches at that folder before
 ``textattack`` is first imported (or the import tries to download NLTK data);

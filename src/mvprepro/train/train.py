@@ -25,7 +25,7 @@ from ..fileio import atomic_directory, read_json, run_info, write_json_atomic
 from ..runtime import autocast, device_for, seed_everything, use_precision
 from . import adversarial, checkpoint, models, probe
 from .optimizer import adamw
-from .evaluate import is_degenerate, validate
+from .predict import is_degenerate, validate
 
 
 def epoch_batches(lengths: list[int], size: int, rng: random.Random, group_by_length: bool = False) -> list[list[int]]:

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aggregate.tables import read_runs
+from ..aggregate.runs import read_runs
 from ..fileio import write_text_atomic
-from .plots import MARKERS, _pyplot, _save
+from .figures import MARKERS, pyplot, save_figure
 
 
 def _line(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float] | None:
@@ -90,7 +90,7 @@ def effective_robustness_table(long: pd.DataFrame, spec: dict[str, Any]) -> pd.D
 
 
 def draw(table: pd.DataFrame, spec: dict[str, Any], path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     keys = ["dataset", "target", "backbone"] + (["train_size"] if "train_size" in table.columns else [])
     panels = table[keys].drop_duplicates().values.tolist()
     metrics = [label for _, _, label in _metrics(spec["attacks"])]
@@ -130,7 +130,7 @@ def draw(table: pd.DataFrame, spec: dict[str, Any], path: str | Path) -> None:
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.suptitle("In- vs out-of-distribution accuracy (mean over seeds, whiskers: std)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def effective_robustness(spec: dict[str, Any], runs: str | Path, figure: str | Path, table: str | Path) -> None:

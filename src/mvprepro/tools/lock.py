@@ -16,9 +16,12 @@ stop with an error naming the source when the hub, the registry or the local fil
 match. Builder sources (the demo's generated data and models) are code, pinned by the code's
 version; they get no entry.
 
-Locking changes the download jobs' settings, so a finished run reruns its downloads and
-everything after them once: lock after the downloads and before the first full run
-(``snakemake --until download_dataset download_backbone download_attack_resources``).
+Added to a finished run, the lock pins exactly what it downloaded, so it changes no
+download's spec (:func:`mvprepro.plan.plan.without_satisfied_pins`) and nothing reruns
+but the inputs table, which reports the pins; a lock that pins something else reruns the
+downloads it changes and everything after them. Lock after the downloads
+(``snakemake --until download_dataset download_backbone download_attack_resources``), before
+or after the full run.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 
 import yaml
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 PINS = ("revision", "sha256")
 
 

@@ -138,21 +138,21 @@ def attack(
     out: str | Path,
     constraints_out: str | Path,
 ) -> None:
-    """Run one shard of ``spec`` (built by :meth:`mvprepro.config.Plan.attack`).
+    """Run one shard of ``spec`` (built by :meth:`mvprepro.plan.Plan.attack`).
 
     The model, the prepared splits and the attack resources (the folder of ``manifest``)
     are arguments, as every file the rule reads is one of its inputs.
     """
-    from .. import resources
+    from .. import attack_resources
 
     resource_dir = Path(manifest).parent
-    resources.activate(resource_dir)
+    attack_resources.activate(resource_dir)
     from datasets import load_from_disk
 
     from ..data.tasks import get_task
     from ..train import models
     from ..runtime import device_for, precision_record, use_precision
-    from ..train.evaluate import model_labels
+    from ..train.predict import model_labels
     from . import recipes
     from .wrapper import MethodModelWrapper
 

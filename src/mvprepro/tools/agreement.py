@@ -39,8 +39,8 @@ from typing import Any
 
 import pandas as pd
 
-from .fileio import read_json as _read
-from .fileio import read_jsonl
+from ..fileio import read_json as _read
+from ..fileio import read_jsonl
 
 CLEAN_POINTS = 1.0
 

@@ -2,7 +2,7 @@
 
 ``fetch`` (the ``download_attack_resources`` rule, the only attack step allowed online)
 writes everything under one folder; attack jobs then run offline from it, reading it with
-:mod:`mvprepro.resources`. Each resource names its source in the config:
+:mod:`mvprepro.attack_resources`. Each resource names its source in the config:
 
 * embeddings: ``textattack`` (TextAttack's counter-fitted paragram vectors, the ones its
   recipes and the paper use), ``url`` (a text-format file or zip, e.g. GloVe, with
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..resources import AttackResourceError, activate, textfooler_stopwords
+from ..attack_resources import AttackResourceError, activate, textfooler_stopwords
 from ..fileio import write_json_atomic
 from .pins import check_local, file_sha256, tree_sha256
 
@@ -346,7 +346,7 @@ def _fetch_encoder(kind: str, root: Path) -> dict[str, Any]:
 def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str] | None = None) -> None:
     """Materialise every attack resource beside ``manifest_path`` and write the manifest last.
 
-    ``local`` maps the keys of :func:`mvprepro.config.specs.attack_resource_paths`
+    ``local`` maps the keys of :func:`mvprepro.plan.readers.attack_resource_paths`
     (``embedding_<name>``, ``nltk``, ``masked_lm``) to the local files the config names;
     the rule passes them as inputs, so editing one reruns this job.
     """
@@ -362,6 +362,9 @@ def fetch(spec: dict[str, Any], manifest_path: str | Path, local: dict[str, str]
     }
     manifest["sentence_encoder"] = _fetch_encoder(spec["sentence_encoder"], root)
     manifest["nltk"]["content_sha256"] = tree_sha256(root / "nltk_data")
+    # What the NLTK data was fetched with (its pins included): the planner reads it to tell a
+    # lock that pins exactly this download from one that pins something else.
+    manifest["nltk"]["settings"] = spec["nltk"]
     if "masked_lm" in spec:  # BAE's word-replacement model
         from .backbones import fetch_backbone
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..aggregate.formats import html_document
 from ..attack.characters import visible
-from ..aggregate.tables import attach_files
+from ..aggregate.runs import attach_files
 from ..data.tasks import get_task
 from ..fileio import read_jsonl, write_text_atomic
 
