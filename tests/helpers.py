@@ -24,6 +24,34 @@ COPY = ("Snakefile", "config.yaml", "config", "workflow", "src", "profiles", "en
 RULE_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
 
 
+# A project of its own that uses the workflow as a Snakemake module, as catalog workflows
+# are deployed (README, "Use it in your own project").
+MODULE_SNAKEFILE = """\
+configfile: "{configfile}"
+
+
+module mvp:
+    snakefile:
+        "{snakefile}"
+    config:
+        config
+
+
+use rule * from mvp
+"""
+
+
+def module_project(dest: Path, workflow: Path, configfile: str, config: dict) -> Path:
+    """A project in ``dest`` that runs ``workflow`` (a checkout) as a module with ``config``,
+    holding what a user copies from the workflow: the config and the files it names."""
+    (dest / "config").mkdir(parents=True)
+    shutil.copytree(REPO / "config" / "prompts", dest / "config" / "prompts")
+    shutil.copy(REPO / "config" / "published.csv", dest / "config" / "published.csv")
+    (dest / configfile).write_text(yaml.safe_dump(config, sort_keys=False))
+    (dest / "Snakefile").write_text(MODULE_SNAKEFILE.format(configfile=configfile, snakefile=workflow / "Snakefile"))
+    return dest
+
+
 def checkout(dest: Path) -> Path:
     """A copy of the workflow, so tests never touch the developer's results/."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -74,6 +102,19 @@ def workflow_rules() -> list[Rule]:
 
 # ---------------------------------------------------------------- planning and editing runs
 
+# The demo's shape at its smallest (the small_run fixture): one dataset, one seed, MLP-FT
+# and MVP, both attacks on 8 examples.
+SMALL = "config/small.yaml"
+
+
+def small_demo_config() -> dict:
+    demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    config = {**demo, "datasets": {"sst2": demo["datasets"]["sst2"]}, "seeds": [0]}
+    config["methods"] = {m: demo["methods"][m] for m in ("mlp_ft", "mvp")}
+    config["attacks"] = {name: {**attack, "num_examples": 8} for name, attack in demo["attacks"].items()}
+    return config
+
+
 # The rules with one job per run (or per evaluation of a run).
 RUN_RULES = ("check_prompts", "train", "evaluate", "attack", "merge_attack")
 
@@ -86,7 +127,9 @@ def load_plan(repo: Path, configfile: str):
     from mvprepro.plan import Plan
 
     config = yaml.safe_load((repo / configfile).read_text())
-    validate(config, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    # A project that uses the workflow as a module has no workflow/ of its own.
+    root = repo if (repo / "workflow").is_dir() else REPO
+    validate(config, str(root / "workflow" / "schemas" / "config.schema.yaml"))
     here = os.getcwd()
     os.chdir(repo)
     try:

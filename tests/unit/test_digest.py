@@ -37,7 +37,7 @@ def test_every_module_is_in_some_stage():
     # GPU slot locking (before the stage starts) and the benchmarks.
     # The stage registry is the CLI's; the demo builders join the digest of the jobs whose
     # source is a builder (Plan._spec), not a stage's import closure.
-    infrastructure = {"mvprepro.cli", "mvprepro.__main__", "mvprepro.gpu", "mvprepro.stages"}
+    infrastructure = {"mvprepro.cli", "mvprepro.__main__", "mvprepro.gpu", "mvprepro.stages", "mvprepro.startup"}
     covered |= set(digest.import_closure(BUILDERS))
     modules = set()
     for file in PACKAGE.rglob("*.py"):

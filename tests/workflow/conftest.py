@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 import yaml
-from helpers import REPO, checkout, snakemake
+from helpers import REPO, SMALL, checkout, module_project, small_demo_config, snakemake
 
 
 @pytest.fixture(scope="session")
@@ -13,6 +15,24 @@ def demo_run(tmp_path_factory):
     result = snakemake(repo, "--cores", "2", "--configfile", "config/demo.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return repo
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A finished run of the demo's shape at its smallest (config/small.yaml), made the way
+    a user deploys the workflow into a project of their own: as a Snakemake module from a
+    clone (tests/workflow/test_module.py). For tests that need a finished run but not the
+    whole demo (interruptions, reruns). Returns the project folder."""
+    root = tmp_path_factory.mktemp("small")
+    workflow = checkout(root / "mvp-repro")
+    # A clone of its own, as a user's copy of the workflow is: the inputs table names its commit.
+    git = ["git", "-C", str(workflow), "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the workflow"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    project = module_project(root / "project", workflow, SMALL, small_demo_config())
+    result = snakemake(project, "--cores", "2")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return project
 
 
 @pytest.fixture(scope="session")

@@ -8,17 +8,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import checkout, snakemake
+from helpers import copy_run, small_demo_config, snakemake
 
 pytestmark = pytest.mark.workflow
 
 
-def test_every_method_trains_through_the_same_rules(tmp_path):
-    """All method kinds (and an untrained variant, and adversarial training) on demo data."""
-    repo = checkout(tmp_path / "repo")
-    config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
-    config["datasets"] = {"sst2": config["datasets"]["sst2"]}
-    config["seeds"] = [0]
+def test_every_method_trains_through_the_same_rules(small_run, tmp_path):
+    """All method kinds (and an untrained variant, and adversarial training) on demo data,
+    added to a finished run of the small demo (its MLP-FT and MVP runs are reused)."""
+    repo = copy_run(small_run, tmp_path / "repo")
+    config = small_demo_config()
     config["methods"] = {
         "mlp_ft": {"kind": "mlp_ft"},
         "lpft": {"kind": "lpft", "probe_c": [0.1, 1.0]},
@@ -31,13 +30,16 @@ def test_every_method_trains_through_the_same_rules(tmp_path):
     }
     # The budget sweep: one more mlp_ft_adv run at 0.25, attacked by TextFooler alone.
     config["adv_sweep"] = {"methods": ["mlp_ft_adv"], "epsilons": [0.25, 0.5], "attacks": ["textfooler"]}
-    for attack in config["attacks"].values():
-        attack["num_examples"] = 6
     (repo / "config" / "methods.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = snakemake(repo, "--cores", "2", "--configfile", "config/methods.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    # The small run's MLP-FT and MVP had the same specs: finished, so not trained again.
+    trained = {line.split("method=")[1].split(",")[0] for line in result.stderr.splitlines() if line.strip().startswith("wildcards:") and "seed=" in line and "attack=" not in line and "target=" not in line}
+    assert trained and not trained & {"mlp_ft", "mvp"}, trained
     table = pd.read_csv(repo / "results" / "tables" / "main.csv")
-    assert list(table.method) == list(config["methods"])  # the sweep's run is not a row
+    # In the paper's order (clean methods by kind, then +adv), whatever the config's; the
+    # sweep's run is not a row.
+    assert list(table.method) == ["mlp_ft", "projectcls", "lpft", "clsprompt", "mvp", "untrained_mvp", "mlp_ft_adv", "mvp_adv"]
     sweep = pd.read_csv(repo / "results" / "tables" / "adv_sweep.csv")
     assert list(zip(sweep.run, sweep.epsilon)) == [("mlp_ft", 0.0), ("mlp_ft_adv-eps0.25", 0.25), ("mlp_ft_adv", 0.5)]
     assert sweep.textfooler_robust_accuracy_mean.between(0, 100).all()
