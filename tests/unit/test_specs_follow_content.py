@@ -159,3 +159,28 @@ def test_a_download_made_under_a_lock_keeps_its_pin(tmp_path, monkeypatch):
     config["datasets"]["sst2"]["source"]["revision"] = commit
     plan = _plan(config, monkeypatch, tmp_path)
     assert plan.download_dataset("sst2")["source"]["revision"] == commit
+
+
+def test_a_local_source_changed_after_its_download_keeps_its_pin(tmp_path, monkeypatch):
+    """Locked to what its download read, a local file's pin stays out of the spec; once the
+    file changes, the pin joins it, so the download runs again under the lock (and stops,
+    naming the source, since the file no longer matches)."""
+    from mvprepro.digest import source_fingerprint
+    from mvprepro.download.pins import local_resolution
+
+    config = _hub_config(tmp_path)
+    data = tmp_path / "data" / "sst2.jsonl"
+    data.parent.mkdir()
+    data.write_text('{"sentence": "a fine film", "label": 1}\n')
+    config["datasets"]["sst2"]["source"] = {"path": "data/sst2.jsonl"}
+    monkeypatch.chdir(tmp_path)
+    resolved = local_resolution("data/sst2.jsonl", None, "datasets.sst2.source")
+    assert resolved["fingerprint"] == source_fingerprint("data/sst2.jsonl")
+    folder = tmp_path / "resources" / "datasets" / "sst2"
+    folder.mkdir(parents=True)
+    (folder / "source.json").write_text(json.dumps({"name": "sst2", "source": {"local": True}, "resolved": resolved}))
+    locked = copy.deepcopy(config)
+    locked["datasets"]["sst2"]["source"]["sha256"] = resolved["sha256"]
+    assert "sha256" not in _plan(locked, monkeypatch, tmp_path).download_dataset("sst2")["source"]
+    data.write_text('{"sentence": "a dull film", "label": 0}\n')
+    assert _plan(locked, monkeypatch, tmp_path).download_dataset("sst2")["source"]["sha256"] == resolved["sha256"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fileio import atomic_directory, write_json_atomic
-from .pins import check_local, resolve_hub, tree_sha256
+from .pins import local_resolution, resolve_hub, tree_sha256
 from .sources import SourceError, builders, source_kind
 
 # The seed of every weight a backbone download creates rather than reads (a head the
@@ -54,7 +54,7 @@ def fetch_backbone(
             if kind != "hub" and not Path(ref).exists():
                 raise SourceError(f"{what}.path {ref!r} does not exist")
             if kind == "local":
-                resolved["sha256"] = check_local(ref, source.get("sha256"), what)
+                resolved.update(local_resolution(ref, source.get("sha256"), what))
             revision = resolve_hub(ref, source.get("revision"), "model", what) if kind == "hub" else None
             if revision:
                 resolved["revision"] = revision

@@ -16,7 +16,7 @@ from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from ..fileio import atomic_directory, write_json_atomic
 from .local_files import check_file, json_dataset
-from .pins import check_local, resolve_hub, tree_sha256
+from .pins import local_resolution, resolve_hub, tree_sha256
 from .sources import SourceError, builders, source_kind
 
 # File suffix -> (datasets' loader, its options); a folder holds one format.
@@ -176,7 +176,7 @@ def fetch_dataset(source: dict[str, Any], out_dir: str | Path, name: str, local:
     elif kind == "package":
         raw = _read_package_dataset(source, name, resolved)
     elif kind == "local":
-        resolved["sha256"] = check_local(local, source.get("sha256"), what)  # type: ignore[arg-type]
+        resolved.update(local_resolution(local, source.get("sha256"), what))  # type: ignore[arg-type]
         raw, mixed = read_local_dataset(Path(local), name)  # type: ignore[arg-type]
     else:
         raw = builders().build_dataset(source["builder"], **source.get("options", {}))

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..attack_resources import AttackResourceError, activate, textfooler_stopwords
 from ..fileio import write_json_atomic
-from .pins import check_local, file_sha256, tree_sha256
+from .pins import file_sha256, local_resolution, tree_sha256
 
 NN_K = 64  # neighbours stored per word; recipes use at most 50
 
@@ -234,7 +234,7 @@ def _fetch_embedding(name: str, entry: dict[str, Any], out_dir: Path, local: str
         path = Path(local)
         if not path.exists():
             raise AttackResourceError(f"attack_resources.embeddings.{name}.source.path {str(path)!r} does not exist")
-        resolved["sha256"] = check_local(path, source.get("sha256"), what)
+        resolved.update(local_resolution(path, source.get("sha256"), what))
         words, vectors = _read_text_vectors(path)
     elif source.get("builder") == "demo":
         from .sources import builders
@@ -282,11 +282,11 @@ def _fetch_nltk(source: str | dict[str, Any], out_dir: Path, local: str | None) 
         src = Path(local)
         if not (src / "corpora" / "stopwords").exists():
             raise AttackResourceError(f"attack_resources.nltk.path {str(src)!r} has no corpora/stopwords")
-        digest = check_local(src, source.get("sha256") if isinstance(source, dict) else None, "attack_resources.nltk")
+        resolved = local_resolution(src, source.get("sha256") if isinstance(source, dict) else None, "attack_resources.nltk")
         shutil.copytree(src, out_dir, dirs_exist_ok=True)
         tagger = any((out_dir / "taggers").glob("averaged_perceptron_tagger*")) and (out_dir / "taggers" / "universal_tagset").exists()
         wordnet = any((out_dir / "corpora").glob("wordnet*")) and any((out_dir / "corpora").glob("omw-1.4*"))
-        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger, "wordnet": wordnet, "resolved": {"sha256": digest}}
+        return {"source": "path", "stopwords": "nltk", "pos_tagger": tagger, "wordnet": wordnet, "resolved": resolved}
     if kind == "packages":
         from .nltk_packages import build
 

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..digest import source_fingerprint
 from .sources import SourceError
 
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -70,6 +71,15 @@ def check_local(path: str | Path, expected: str | None, what: str) -> str:
             "(mvprepro lock) if the change is meant"
         )
     return got
+
+
+def local_resolution(path: str | Path, expected: str | None, what: str) -> dict[str, Any]:
+    """What a local source resolved to: its content digest (checked against ``expected``,
+    as :func:`check_local`) and its fingerprint as the planner takes it
+    (:func:`mvprepro.digest.source_fingerprint`). With the fingerprint the planner can tell,
+    without hashing the files again, whether a lock's sha256 is still true of the files
+    now (:func:`mvprepro.plan.locks.without_satisfied_pins`)."""
+    return {"sha256": check_local(path, expected, what), "fingerprint": source_fingerprint(path)}
 
 
 def resolve_hub(repo: str, revision: str | None, repo_type: str, what: str) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from ..data.subsets import FULL, parse_label, size_label
@@ -31,6 +30,7 @@ from ..download.sources import BUILDERS
 from ..stages import code_module
 from . import layout
 from ..stages import final_stages
+from .locks import PINS, drop_satisfied_attack_pins, read_record, without_satisfied_pins
 from .readers import (
     attack_resource_paths,
     clean_counterpart,
@@ -73,37 +73,6 @@ TRAINING_KEYS = (
     "degenerate_share",
     "device",
 )
-
-
-# The keys a lock sets on a source (mvprepro lock): a hub commit, an archive's or files' sha256.
-PINS = ("revision", "sha256")
-
-
-def _read_record(path: str) -> dict[str, Any] | None:
-    """A finished download's record (``source.json``, the attack manifest), if there is one."""
-    file = Path(path)
-    try:
-        return json.loads(file.read_text()) if file.is_file() else None
-    except (OSError, ValueError):
-        return None
-
-
-def without_satisfied_pins(settings: Any, made_with: Any, resolved: Any) -> Any:
-    """A source's settings without the pins that its finished download already satisfies.
-
-    A lock (``mvprepro lock``) pins each source to what its download resolved to. Added to
-    a finished run, it changes nothing that was downloaded, so it must plan nothing: a pin
-    joins the spec only where the download was made with it (``made_with``, the settings
-    the download recorded) or where what the download resolved to (``resolved``) differs
-    from it, or where there is no finished download. So a lock that pins exactly what a run
-    fetched keeps every spec as it was, and a lock that pins something else reruns the
-    download and everything after it. This is the one place where a spec reads the disk
-    (the downloads' own records), and it only ever removes a pin that is already true.
-    """
-    if not isinstance(settings, dict) or not isinstance(resolved, dict):
-        return settings
-    made_with = made_with if isinstance(made_with, dict) else {}
-    return {k: v for k, v in settings.items() if not (k in PINS and k not in made_with and resolved.get(k) == v)}
 
 
 class Plan:
@@ -319,18 +288,18 @@ class Plan:
     @lru_cache(maxsize=None)
     def download_dataset(self, dataset: str) -> dict[str, Any]:
         settings, path = local_settings(self.config["datasets"][dataset]["source"])
-        record = _read_record(f"{layout.DATASET_DOWNLOAD.format(dataset=dataset)}/source.json") or {}
-        settings = without_satisfied_pins(settings, record.get("source"), record.get("resolved"))
         local = source_fingerprint(path) if path else None
+        record = read_record(f"{layout.DATASET_DOWNLOAD.format(dataset=dataset)}/source.json") or {}
+        settings = without_satisfied_pins(settings, record.get("source"), record.get("resolved"), local)
         return self._spec("download_dataset", {"name": dataset, "source": settings}, None, local, builds="builder" in settings)
 
     @lru_cache(maxsize=None)
     def download_backbone(self, backbone: str) -> dict[str, Any]:
         settings, path = local_settings(self.config["backbones"][backbone]["source"])
         settings.pop("corpus_datasets", None)
-        record = _read_record(f"{layout.BACKBONE_DOWNLOAD.format(backbone=backbone)}/source.json") or {}
-        settings = without_satisfied_pins(settings, record.get("source"), record.get("resolved"))
         local = source_fingerprint(path) if path else None
+        record = read_record(f"{layout.BACKBONE_DOWNLOAD.format(backbone=backbone)}/source.json") or {}
+        settings = without_satisfied_pins(settings, record.get("source"), record.get("resolved"), local)
         corpus = [self.download_dataset(d) for d in self.backbone_corpus(backbone)]
         return self._spec("download_backbone", {"name": backbone, "source": settings}, corpus, local, builds="builder" in settings)
 
@@ -366,31 +335,11 @@ class Plan:
         }
         if "masked_lm" in res:
             settings["masked_lm"] = {"source": local_settings(res["masked_lm"]["source"])[0]}
-        self._drop_satisfied_attack_pins(settings)
         local = {key: source_fingerprint(path) for key, path in attack_resource_paths(self.config).items()}
+        drop_satisfied_attack_pins(settings, local)
         sources = [e["source"] for e in settings["embeddings"].values()] + ([settings["masked_lm"]["source"]] if "masked_lm" in settings else [])
         builds = any("builder" in source for source in sources)
         return self._spec("download_attack_resources", settings, None, local or None, builds=builds)
-
-    @staticmethod
-    def _drop_satisfied_attack_pins(settings: dict[str, Any]) -> None:
-        """:func:`without_satisfied_pins` for each pinned attack resource, against the
-        finished download's manifest (embeddings, NLTK data, BAE's masked LM)."""
-        manifest = _read_record(layout.ATTACK_MANIFEST) or {}
-        for name, entry in settings["embeddings"].items():
-            recorded = (manifest.get("embeddings") or {}).get(name) or {}
-            entry["source"] = without_satisfied_pins(entry["source"], recorded.get("source"), recorded.get("resolved"))
-        nltk, recorded = settings["nltk"], manifest.get("nltk") or {}
-        if isinstance(nltk, dict) and "packages" in nltk:
-            made_with = (recorded.get("settings") or {}).get("packages") or {}
-            resolved = recorded.get("resolved") or {}
-            packages = {k: without_satisfied_pins(v, made_with.get(k), resolved.get(k)) for k, v in nltk["packages"].items()}
-            settings["nltk"] = {**nltk, "packages": packages}  # a copy: the config stays as it is
-        elif isinstance(nltk, dict):
-            settings["nltk"] = without_satisfied_pins(nltk, recorded.get("settings"), recorded.get("resolved"))
-        if "masked_lm" in settings:
-            recorded = manifest.get("masked_lm") or {}
-            settings["masked_lm"]["source"] = without_satisfied_pins(settings["masked_lm"]["source"], recorded.get("source"), recorded.get("resolved"))
 
     # ------------------------------------------------------------------ data
     @lru_cache(maxsize=None)

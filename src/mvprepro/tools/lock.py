@@ -17,7 +17,7 @@ match. Builder sources (the demo's generated data and models) are code, pinned b
 version; they get no entry.
 
 Added to a finished run, the lock pins exactly what it downloaded, so it changes no
-download's spec (:func:`mvprepro.plan.plan.without_satisfied_pins`) and nothing reruns
+download's spec (:func:`mvprepro.plan.locks.without_satisfied_pins`) and nothing reruns
 but the inputs table, which reports the pins; a lock that pins something else reruns the
 downloads it changes and everything after them. Lock after the downloads
 (``snakemake --until download_dataset download_backbone download_attack_resources``), before
