@@ -99,9 +99,9 @@ def test_editing_a_module_changes_the_digest_of_its_stages(package_copy, module,
 # Each stage's code: the modules whose edit reruns its jobs (its import closure, without the
 # package's own __init__). A move that widens a stage's reruns changes a line here, in review.
 STAGE_MODULES = {
-    "download_dataset": "download download.datasets download.download_dataset download.local_files download.packages download.pins download.sources fileio values",
-    "download_backbone": "architectures download download.backbones download.download_backbone download.packages download.pins download.sources fileio",
-    "download_attack_resources": "architectures attack_resources download download.backbones download.counterfit download.download_attack_resources download.nltk_packages download.packages download.pins download.sources fileio",
+    "download_dataset": "digest download download.datasets download.download_dataset download.local_files download.packages download.pins download.sources fileio values",
+    "download_backbone": "architectures digest download download.backbones download.download_backbone download.packages download.pins download.sources fileio",
+    "download_attack_resources": "architectures attack_resources digest download download.backbones download.counterfit download.download_attack_resources download.nltk_packages download.packages download.pins download.sources fileio",
     "prepare": "data data.prepare data.tasks fileio values",
     "tokenize": "data data.encoding data.tasks data.tokenize fileio values",
     "adapt_backbone": "fileio runtime train train.adapt_backbone train.optimizer",
@@ -112,7 +112,7 @@ STAGE_MODULES = {
     "merge_attack": "attack attack.merge_attack fileio",
     "aggregate": "aggregate aggregate.aggregate aggregate.formats aggregate.runs fileio",
     "costs": "aggregate aggregate.costs fileio",
-    "inputs": "aggregate aggregate.formats aggregate.inputs download download.pins download.sources fileio",
+    "inputs": "aggregate aggregate.formats aggregate.inputs digest download download.pins download.sources fileio",
     "compare": "aggregate aggregate.formats aggregate.runs data data.subsets fileio report report.compare report.published report.statistics",
     "plots": "aggregate aggregate.runs fileio report report.figures report.plots",
     "training_curves": "aggregate aggregate.runs fileio report report.figures report.training_curves",
