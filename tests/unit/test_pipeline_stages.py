@@ -371,8 +371,11 @@ def test_embedding_from_text_file(tmp_path):
 
     entry = manifest["embeddings"]["glove"]
     assert {k: entry[k] for k in ("source", "size", "entries", "dropped_unplaceable")} == {"source": {"local": True}, "size": 3, "entries": 3, "dropped_unplaceable": 0}
-    # What the download read (the file's sha256) and what it wrote are recorded.
-    assert entry["resolved"] == {"sha256": tree_sha256(vec)}
+    # What the download read (the file's sha256, and its fingerprint as the planner takes
+    # it, to tell whether a lock is still true of the file) and what it wrote are recorded.
+    from mvprepro.digest import source_fingerprint
+
+    assert entry["resolved"] == {"sha256": tree_sha256(vec), "fingerprint": source_fingerprint(vec)}
     assert entry["content_sha256"] == tree_sha256(tmp_path / "res" / "embeddings" / "glove")
     emb = res.load_embedding(tmp_path / "res", "glove")
     assert emb.nearest_neighbours(emb.word2index("good"), 1) == [emb.word2index("great")]
